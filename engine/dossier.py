@@ -1,0 +1,105 @@
+"""Read a dossier: the manifest TOML plus the documents it lists, into one `Package`."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from engine.diagnostics import PackageError, PackageProblem
+from engine.model import Dossier, Package
+
+_ZH: dict[str, str] = {
+    "missing": "缺少必填项",
+    "extra_forbidden": "未知字段",
+    "bool_type": "应为 true 或 false",
+    "date_type": "应为日期（YYYY-MM-DD）",
+    "date_from_datetime_inexact": "应为日期（YYYY-MM-DD），不含时间",
+    "int_type": "应为整数",
+    "string_type": "应为文本",
+    "list_type": "应为列表",
+    "model_type": "应为表（table）",
+    "dict_type": "应为表（table）",
+    "string_too_short": "不能为空",
+    "too_short": "不能为空",
+    "greater_than_equal": "数值过小",
+    "less_than_equal": "数值过大",
+    "literal_error": "取值不在允许范围内",
+    "decimal_type": "应为数字",
+}
+
+
+def problems_from(exc: ValidationError, prefix: str = "") -> list[PackageProblem]:
+    """Pydantic errors as field paths with Chinese and English messages."""
+    out = []
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"])
+        if prefix:
+            path = f"{prefix}.{path}" if path else prefix
+        out.append(PackageProblem(path or "(root)", _ZH.get(err["type"], "取值无效"), err["msg"]))
+    return out
+
+
+def parse_manifest(data: dict[str, Any], *, file: str) -> Dossier:
+    """Validate manifest data into a Dossier, or raise PackageError with every problem."""
+    try:
+        return Dossier.model_validate(data)
+    except ValidationError as exc:
+        raise PackageError(file, problems_from(exc)) from None
+
+
+def read_manifest(path: Path) -> Dossier:
+    """Read and validate a dossier manifest TOML."""
+    shown = str(path)
+    try:
+        text = path.read_text("utf-8")
+    except FileNotFoundError:
+        raise PackageError(shown, [PackageProblem("(file)", "找不到文件", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackageError(shown, [PackageProblem("(file)", "无法读取文件", f"cannot read file: {exc}")]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise PackageError(shown, [PackageProblem("(toml)", "TOML 格式错误", str(exc))]) from None
+    return parse_manifest(data, file=shown)
+
+
+def load_package(path: Path) -> Package:
+    """The manifest at `path` and its documents (relative to it), parsed into a Package."""
+    dossier = read_manifest(path)
+    documents = [(name, path.parent / name) for name in dossier.documents]
+    return assemble(dossier, [(name, _read_document(name, doc)) for name, doc in documents])
+
+
+def _read_document(name: str, path: Path) -> str:
+    if path.suffix.lower() != ".txt":
+        raise PackageError(name, [PackageProblem("documents", "不支持的文档类型（目前支持 .txt）",
+                                                 f"unsupported document type {path.suffix!r} (supported: .txt)")])
+    try:
+        return path.read_text("utf-8")
+    except FileNotFoundError:
+        raise PackageError(str(path), [PackageProblem("documents", "找不到文档", "document not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PackageError(str(path), [PackageProblem("documents", "无法读取文档（需为 UTF-8 文本）",
+                                                      f"cannot read document: {exc}")]) from None
+
+
+def assemble(dossier: Dossier, documents: list[tuple[str, str]]) -> Package:
+    """Parse each document's text and merge them into one package, in the manifest's order."""
+    from engine.importers.text import default_layout, import_text
+
+    layout = default_layout()
+    basic = department = report = None
+    projects = []
+    warnings = []
+    for name, text in documents:
+        imported = import_text(text, document=name, layout=layout)
+        basic = basic or imported.basic_data
+        department = department or imported.department_table
+        report = report or imported.report
+        projects.extend(imported.project_tables)
+        warnings.extend(imported.warnings)
+    return Package(dossier=dossier, basic_data=basic, department_table=department,
+                   project_tables=projects, report=report, warnings=warnings)

@@ -1,0 +1,364 @@
+"""The evaluation pipeline. Deterministic: no wall clock, no randomness, stable order everywhere.
+
+1. measures derive facts from the package (each measure instance once);
+2. in precheck mode, facts that lack evidence are withheld and listed under needs_input;
+3. the backend (durable_rules by default) matches every rule and band against the facts;
+4. deductions are computed in Decimal, capped per rule and per clause, 四舍五入 to 2 places;
+5. the report is assembled in rubric order and rendered to JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import string
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from engine.backends.plan import Backend, EngineFact, Match
+from engine.calendar import RubricCalendar
+from engine.decimals import json_number, plain, q2
+from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
+from engine.model import Package
+from engine.rubric.model import CompiledBand, CompiledRule, Rubric
+from engine.rubric.schema import ClauseSpec, ItemSpec
+
+FACT_STEP = Decimal("0.0001")  # facts are quantized once, so both backends compare the same values
+
+
+@dataclass
+class _FactRecord:
+    tag: str
+    fact: Fact
+    index: int
+    fields: dict[str, FieldValue]
+
+
+@dataclass
+class _ItemState:
+    item: ItemSpec
+    deductions: list[dict[str, Any]] = field(default_factory=list)
+    used: dict[str, Decimal] = field(default_factory=dict)  # per clause id
+    bands: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _coerce(value: FieldValue) -> FieldValue:
+    if isinstance(value, Decimal):
+        return value.quantize(FACT_STEP) if value == value else Decimal(0)
+    return value
+
+
+class _Template(string.Formatter):
+    """str.format over fact fields; Decimals print plainly, unknown names print empty."""
+
+    def get_value(self, key: int | str, args: Any, kwargs: Mapping[str, Any]) -> Any:
+        value = kwargs.get(str(key), "")
+        if isinstance(value, Decimal):
+            return plain(q2(value))
+        if isinstance(value, bool):
+            return "是" if value else "否"
+        return value
+
+
+_FORMAT = _Template()
+
+
+def _fill(template: str, record: _FactRecord) -> str:
+    values: dict[str, Any] = {**record.fact.detail, **record.fields, "subject": record.fact.subject}
+    return _FORMAT.format(template, **values)
+
+
+@dataclass(frozen=True)
+class EvaluationInput:
+    """What an evaluation depends on, and nothing else."""
+
+    package: Package
+    rubric: Rubric
+    mode: Mode
+    as_of: dt.date
+
+
+def decision_id(package: Package, rubric: Rubric, mode: str, as_of: dt.date) -> str:
+    """A stable id for the decision: the same package, rubric, mode and as_of give the same id."""
+    digest = hashlib.sha256()
+    for part in (package.model_dump_json(), rubric.sha256, mode, as_of.isoformat()):
+        digest.update(part.encode())
+        digest.update(b"\0")
+    return "dec_" + digest.hexdigest()[:32]
+
+
+class Evaluator:
+    """Scores packages with one backend."""
+
+    def __init__(self, backend: Backend) -> None:
+        self.backend = backend
+
+    def evaluate(self, package: Package, rubric: Rubric, *, mode: Mode, as_of: dt.date) -> dict[str, Any]:
+        """The report, as a JSON-ready dict (numbers are Decimals until rendered)."""
+        ctx = MeasureContext(mode=mode, as_of=as_of, calendar=RubricCalendar(rubric.spec.calendar),
+                             deadline=rubric.spec.calendar.deadline)
+        records: list[_FactRecord] = []
+        withheld: list[tuple[str, Fact]] = []
+        for tag in sorted(rubric.measures):
+            instance = rubric.measures[tag]
+            for fact in instance.spec.fn(package, instance.params, ctx):
+                if mode == "precheck" and fact.needs_input:
+                    withheld.append((tag, fact))
+                    continue
+                fields = {k: _coerce(v) for k, v in fact.fields.items()}
+                records.append(_FactRecord(tag, fact, len(records), fields))
+        matches = self.backend.match(
+            rubric.plan, [EngineFact(r.tag, r.index, r.fields) for r in records]
+        )
+        return _Assembler(package, rubric, mode, as_of, records, withheld, matches).report()
+
+
+class _Assembler:
+    def __init__(self, package: Package, rubric: Rubric, mode: Mode, as_of: dt.date,
+                 records: list[_FactRecord], withheld: list[tuple[str, Fact]], matches: set[Match]) -> None:
+        self.package, self.rubric, self.mode, self.as_of = package, rubric, mode, as_of
+        self.records = records
+        self.withheld = withheld
+        self.matched: dict[str, list[_FactRecord]] = {}
+        for rule_id, index in sorted(matches, key=lambda m: m[1]):
+            self.matched.setdefault(rule_id, []).append(records[index])
+        self.items = {item.id: _ItemState(item) for item in rubric.spec.items}
+        self.findings: list[dict[str, Any]] = []
+
+    def report(self) -> dict[str, Any]:
+        for rule in self.rubric.rules:
+            for record in self.matched.get(rule.spec.id, []):
+                if rule.spec.deduct is not None and rule.item is not None and rule.clause is not None:
+                    self._deduct(rule, record)
+                if rule.spec.finding is not None:
+                    self._finding(rule, record)
+        for clause_bands in self._bands_by_clause().values():
+            self._assess(clause_bands)
+        return self._render()
+
+    # -- deductions ------------------------------------------------------------------------
+
+    def _deduct(self, rule: CompiledRule, record: _FactRecord) -> None:
+        assert rule.spec.deduct is not None and rule.item is not None and rule.clause is not None
+        spec = rule.spec.deduct
+        if spec.points is not None:
+            raw = spec.points
+        elif spec.per_unit is not None:
+            raw = spec.per_unit * _num(record.fields[spec.count or ""])
+        else:
+            raw = (spec.proportional or Decimal(0)) * _num(record.fields[spec.share or ""])
+        if spec.cap is not None:
+            raw = min(raw, spec.cap)
+        state = self.items[rule.item.id]
+        clause = rule.clause
+        cap = clause.cap if clause.cap is not None else clause.points
+        used = state.used.get(clause.id, Decimal(0))
+        points = q2(max(Decimal(0), min(q2(raw), cap - used)))
+        state.used[clause.id] = used + points
+        reason = _fill(rule.spec.reason, record)
+        if self.mode == "bureau" and record.fact.needs_input:
+            reason += "（未提供佐证：" + "；".join(record.fact.needs_input) + "）"
+        entry: dict[str, Any] = {
+            "rule": rule.spec.id,
+            "points": points,
+            "reason": reason,
+            "clause": clause.id,
+            "clause_text": clause.text,
+            "subject": record.fact.subject,
+            "evidence": [{"location": e.location, "value": e.value} for e in record.fact.evidence],
+            "source": rule.source,
+        }
+        if points < q2(raw):
+            entry["capped"] = {"computed": q2(raw), "clause_cap": cap}
+        state.deductions.append(entry)
+
+    def _finding(self, rule: CompiledRule, record: _FactRecord) -> None:
+        assert rule.spec.finding is not None
+        detail = record.fact.detail
+        evidence = record.fact.evidence
+        self.findings.append({
+            "rule": rule.spec.id,
+            "severity": rule.spec.finding.severity,
+            "message": _fill(rule.spec.finding.message, record),
+            "location": evidence[0].location if evidence else "",
+            "table": detail.get("table", ""),
+            "row": detail.get("row", ""),
+            "column": detail.get("column", ""),
+            "expected": detail.get("expected", ""),
+            "found": detail.get("found", ""),
+            "expression": detail.get("expression", ""),
+            "evidence": [{"location": e.location, "value": e.value} for e in evidence],
+            "source": rule.source,
+        })
+
+    # -- discretionary clauses -------------------------------------------------------------
+
+    def _bands_by_clause(self) -> dict[str, list[CompiledBand]]:
+        out: dict[str, list[CompiledBand]] = {}
+        for band in self.rubric.bands:
+            out.setdefault(band.clause.id, []).append(band)
+        return out
+
+    def _assess(self, bands: list[CompiledBand]) -> None:
+        first = bands[0]
+        clause, item = first.clause, first.item
+        state = self.items[item.id]
+        facts = [r for r in self.records if r.tag == first.tag]
+        if not facts:
+            state.bands.append({"clause": clause.id, "band": None, "label": "待补充材料", "range": None,
+                                "score": None, "signals": {}})
+            return
+        record = facts[0]
+        chosen = next((b for b in bands if record in self.matched.get(b.spec.id, [])), None)
+        signals = {k: v for k, v in record.fields.items()}
+        if chosen is None:
+            state.bands.append({"clause": clause.id, "band": None, "label": "无匹配档次", "range": None,
+                                "score": clause.points, "signals": signals})
+            return
+        low, high = chosen.spec.range
+        score = self._auto_score(chosen, clause, record)
+        state.bands.append({"clause": clause.id, "band": chosen.spec.id, "label": chosen.spec.label,
+                            "range": [low, high], "score": score, "signals": signals})
+        points = q2(clause.points - score)
+        if points > 0:
+            cap = clause.cap if clause.cap is not None else clause.points
+            used = state.used.get(clause.id, Decimal(0))
+            taken = q2(min(points, cap - used))
+            state.used[clause.id] = used + taken
+            shown = "；".join(f"{k}={_show(v)}" for k, v in signals.items())
+            state.deductions.append({
+                "rule": chosen.spec.id,
+                "points": taken,
+                "reason": f"{chosen.spec.label}：自动评估 {plain(score)} 分（本档 {plain(low)}–{plain(high)} 分，酌情）；依据：{shown}",
+                "clause": clause.id,
+                "clause_text": clause.text,
+                "subject": record.fact.subject,
+                "evidence": [{"location": e.location, "value": e.value} for e in record.fact.evidence],
+                "source": chosen.source,
+            })
+
+    def _auto_score(self, band: CompiledBand, clause: ClauseSpec, record: _FactRecord) -> Decimal:
+        low, high = band.spec.range
+        if band.spec.scale:
+            scaled = q2(clause.points * _num(record.fields[band.spec.scale]))
+            return min(max(scaled, low), high)
+        auto = band.spec.auto or self.rubric.spec.assessment.auto_point_in_band
+        if isinstance(auto, Decimal):
+            return min(max(auto, low), high)
+        return {"min": low, "max": high, "mid": q2((low + high) / 2)}[auto]
+
+    # -- report ----------------------------------------------------------------------------
+
+    def _render(self) -> dict[str, Any]:
+        spec = self.rubric.spec
+        items_out = []
+        for item in spec.items:
+            state = self.items[item.id]
+            lost = sum((d["points"] for d in state.deductions), Decimal(0))
+            score = q2(item.points - lost)
+            discretionary = any(c.discretionary for c in item.clauses)
+            assessment: dict[str, Any] = {"mode": "auto" if discretionary else "rule"}
+            if discretionary:
+                labels = [b["label"] for b in state.bands]
+                assessment["band"] = "；".join(labels)
+                assessment["signals"] = {k: v for b in state.bands for k, v in b["signals"].items()}
+                assessment["bands"] = state.bands
+            else:
+                assessment["band"] = None
+                assessment["signals"] = {}
+            clauses = []
+            for clause in item.clauses:
+                used = sum((d["points"] for d in state.deductions if d["clause"] == clause.id), Decimal(0))
+                clauses.append({"id": clause.id, "text": clause.text, "max": clause.points,
+                                "score": q2(clause.points - used), "discretionary": clause.discretionary})
+            items_out.append({
+                "id": item.id, "name": item.name, "section": item.section, "max": item.points,
+                "score": score, "evidence_required": item.evidence, "clauses": clauses,
+                "assessment": assessment, "deductions": state.deductions,
+            })
+        sections = [
+            {"name": s.name, "max": s.points,
+             "score": q2(sum((i["score"] for i in items_out if i["section"] == s.name), Decimal(0)))}
+            for s in spec.sections
+        ]
+        total = q2(sum((i["score"] for i in items_out), Decimal(0)))
+        needs: list[dict[str, str]] = []
+        for tag, fact in self.withheld:
+            for item in self._items_using(tag):
+                for what in fact.needs_input:
+                    entry = {"item": item, "what": what}
+                    if entry not in needs:
+                        needs.append(entry)
+        dossier = self.package.dossier
+        return {
+            "decision_id": decision_id(self.package, self.rubric, self.mode, self.as_of),
+            "rubric": {
+                "id": spec.id, "version": spec.version, "sha256": self.rubric.sha256, "title": spec.title,
+                "rule_sets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in self.rubric.rule_sets],
+            },
+            "package": {
+                "department": dossier.department, "fiscal_year": dossier.fiscal_year,
+                "received_on": dossier.received_on.isoformat() if dossier.received_on else None,
+                "deadline": (dossier.deadline or spec.calendar.deadline).isoformat()
+                if (dossier.deadline or spec.calendar.deadline) else None,
+            },
+            "mode": self.mode,
+            "as_of": self.as_of.isoformat(),
+            "total": {"max": spec.total, "score": total},
+            "sections": sections,
+            "items": items_out,
+            "findings": self.findings,
+            "needs_input": needs,
+            "warnings": [
+                {"code": w.code, "message": w.message, "location": w.location.render(), "text": w.text}
+                for w in self.package.warnings
+            ],
+        }
+
+    def _items_using(self, tag: str) -> list[str]:
+        names: list[str] = []
+        for rule in self.rubric.rules:
+            if rule.tag == tag and rule.item is not None and rule.item.name not in names:
+                names.append(rule.item.name)
+        for band in self.rubric.bands:
+            if band.tag == tag and band.item.name not in names:
+                names.append(band.item.name)
+        return names or ["（发现）"]
+
+
+def _num(value: FieldValue) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, Decimal):
+        raise TypeError(f"expected a number, got {value!r}")
+    return value
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return plain(q2(value))
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    return str(value)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return json_number(value)
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def render_json(report: Mapping[str, Any]) -> str:
+    """The report as JSON text: UTF-8, 2-space indent, numbers with at most 2 decimals."""
+    return json.dumps(_jsonable(report), ensure_ascii=False, indent=2) + "\n"
+
+
+def evaluate(package: Package, rubric: Rubric, *, backend: Backend, mode: Literal["bureau", "precheck"],
+             as_of: dt.date) -> dict[str, Any]:
+    """Convenience wrapper: one evaluation with `backend`."""
+    return Evaluator(backend).evaluate(package, rubric, mode=mode, as_of=as_of)

@@ -1,0 +1,116 @@
+"""The measure interface: a generic, parameterised function that derives facts from a package.
+
+Measures hold no rubric numbers, keywords or section names: those arrive as parameters from
+TOML. Each fact is one thing judged (the package, a unit, a report section, an indicator row,
+a table relation); rules are conditions over a fact's fields.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from engine.model import Location, Package
+
+FieldType = Literal["number", "string", "bool"]
+FieldValue = Decimal | str | bool
+Mode = Literal["bureau", "precheck"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A value and the place it was read from."""
+
+    location: str
+    value: str
+
+    @classmethod
+    def at(cls, location: Location, value: str) -> Evidence:
+        """Evidence at a document location."""
+        return cls(location=location.render(), value=value)
+
+
+@dataclass(frozen=True)
+class Fact:
+    """One thing judged, with the fields rules read and the evidence behind them."""
+
+    key: str  # stable and unique within its measure, e.g. "项目支出绩效自评表[业务工作经费]/效益指标"
+    fields: Mapping[str, FieldValue]
+    subject: str = ""  # what is judged, for people: "自评通知要素「自评范围」"
+    evidence: tuple[Evidence, ...] = ()
+    # Evidence the package lacks. In precheck mode the fact is withheld and each entry becomes a
+    # needs_input line; in bureau mode the fact stands (the measure has already scored the
+    # missing evidence as "not done") and the reason says the evidence is missing.
+    needs_input: tuple[str, ...] = ()
+    # For findings: table / row / column / expected / found / expression, shown to people.
+    detail: Mapping[str, str] = field(default_factory=dict)
+
+
+class WorkCalendar:
+    """Working days, by chinesecalendar plus the rubric's overrides. Implemented in engine.calendar."""
+
+    def workdays_between(self, after: dt.date, upto: dt.date) -> int:  # pragma: no cover - interface
+        """Working days d with after < d <= upto."""
+        raise NotImplementedError
+
+    def is_workday(self, day: dt.date) -> bool:  # pragma: no cover - interface
+        """Whether `day` is a working day."""
+        raise NotImplementedError
+
+    def days_late(self, deadline: dt.date, received: dt.date) -> int:  # pragma: no cover - interface
+        """Working days late, per the rubric's calendar policy."""
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class MeasureContext:
+    """What a measure may know besides its parameters: never the wall clock."""
+
+    mode: Mode
+    as_of: dt.date
+    calendar: WorkCalendar
+    deadline: dt.date | None = None  # the rubric version's deadline; the manifest may override it
+
+
+class Params(BaseModel):
+    """Base of every measure's parameter model: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+MeasureFn = Callable[[Package, Any, MeasureContext], list[Fact]]
+
+
+@dataclass(frozen=True)
+class MeasureSpec:
+    """A measure kind: its parameter model, the fields of the facts it yields, and its function."""
+
+    kind: str
+    params: type[Params]
+    fields: Mapping[str, FieldType]
+    fn: MeasureFn
+    doc: str
+
+
+REGISTRY: dict[str, MeasureSpec] = {}
+
+
+def measure(
+    kind: str, *, params: type[Params], fields: Mapping[str, FieldType]
+) -> Callable[[MeasureFn], MeasureFn]:
+    """Register a measure kind. Names are unique; a second registration is a programming error."""
+
+    def register(fn: MeasureFn) -> MeasureFn:
+        if kind in REGISTRY:
+            raise RuntimeError(f"measure kind registered twice: {kind}")
+        REGISTRY[kind] = MeasureSpec(
+            kind=kind, params=params, fields=dict(fields), fn=fn, doc=(fn.__doc__ or "").strip()
+        )
+        return fn
+
+    return register

@@ -1,0 +1,22 @@
+"""Text helpers shared by measures: normalisation and keyword matching."""
+
+from __future__ import annotations
+
+import unicodedata
+
+
+def norm(text: str) -> str:
+    """NFKC, without whitespace (U+3000 included): Chinese text compares without spaces."""
+    return "".join(unicodedata.normalize("NFKC", text).split())
+
+
+def contains_any(text: str, keywords: list[str]) -> list[str]:
+    """The keywords found in `text`, in keyword order (both normalised)."""
+    haystack = norm(text)
+    return [k for k in keywords if norm(k) and norm(k) in haystack]
+
+
+def same_name(a: str, b: str) -> bool:
+    """Two names denote the same thing: equal, or one contains the other, after normalising."""
+    x, y = norm(a), norm(b)
+    return bool(x and y) and (x == y or x in y or y in x)

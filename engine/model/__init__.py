@@ -1,0 +1,41 @@
+"""The package model: the dossier manifest plus the documents parsed from it."""
+
+from engine.model.package import (
+    BasicDataTable,
+    Cell,
+    DataBlock,
+    DataRow,
+    Dossier,
+    FundingRow,
+    ImportWarning,
+    IndicatorRow,
+    Location,
+    Notice,
+    Package,
+    Report,
+    ReportSection,
+    SelfEvalTable,
+    SplitItem,
+    Unit,
+    WorkingGroup,
+)
+
+__all__ = [
+    "BasicDataTable",
+    "Cell",
+    "DataBlock",
+    "DataRow",
+    "Dossier",
+    "FundingRow",
+    "ImportWarning",
+    "IndicatorRow",
+    "Location",
+    "Notice",
+    "Package",
+    "Report",
+    "ReportSection",
+    "SelfEvalTable",
+    "SplitItem",
+    "Unit",
+    "WorkingGroup",
+]

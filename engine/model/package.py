@@ -1,0 +1,216 @@
+"""Pydantic models of a 绩效自评 package: what the department sent, and where each value came from.
+
+Every value read from a document is a `Cell` that keeps its `Location` (document, table, row,
+column, section, line), so a deduction can always point at the evidence.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Location(_Frozen):
+    """Where a value came from."""
+
+    document: str
+    table: str | None = None
+    row: str | None = None
+    column: str | None = None
+    section: str | None = None
+    line: int | None = None
+
+    def render(self) -> str:
+        """`doc:line 表 / 行 / 列` or `doc:line §节`: stable, human-readable, used as evidence."""
+        head = self.document if self.line is None else f"{self.document}:{self.line}"
+        parts = [p for p in (self.table, self.row, self.column) if p]
+        if self.section:
+            parts.append(f"§{self.section}")
+        return head + (" " + " / ".join(parts) if parts else "")
+
+
+class Cell(_Frozen):
+    """One cell of a table: its normalised text, the figure it states (if a plain figure) and its origin."""
+
+    text: str
+    raw: str = ""
+    number: Decimal | None = None  # "92.86%" -> 92.86 with percent=True; "1,157.5" -> 1157.5
+    percent: bool = False
+    location: Location
+
+
+# --- manifest (the contract the user writes) -------------------------------------------------
+
+
+class Notice(_Frozen):
+    """自评通知: whether it was issued, which elements it contains, and the evidence files."""
+
+    issued: bool | None = None
+    elements: list[str] | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class WorkingGroup(_Frozen):
+    """工作小组: whether it was established, and the evidence files."""
+
+    established: bool | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Unit(_Frozen):
+    """A unit that had to self-check (本级, 所属单位, 转移支付项目单位, 县区主管部门)."""
+
+    name: str
+    kind: str = Field(min_length=1)  # one of the rubric's unit kinds (本级, 所属单位, …)
+    self_checked: bool | None = None
+    evidence: list[str] = Field(default_factory=list)
+
+
+class Dossier(_Frozen):
+    """The dossier manifest: facts about the package that are not in its documents.
+
+    A table or key that is absent means "not provided" (None), never "no".
+    """
+
+    department: str = Field(min_length=1)
+    fiscal_year: int = Field(ge=2000, le=2100)
+    received_on: dt.date | None = None
+    deadline: dt.date | None = None
+    as_of: dt.date | None = None
+    documents: list[str] = Field(default_factory=list)
+    notice: Notice | None = None
+    working_group: WorkingGroup | None = None
+    units: list[Unit] | None = None
+    attachments: list[str] | None = None  # extra attachments named by the department, if any
+
+
+# --- parsed documents ------------------------------------------------------------------------
+
+
+class ImportWarning(_Frozen):
+    """Something the importer could not place. Nothing is dropped silently."""
+
+    code: str
+    message: str
+    location: Location
+    text: str = ""
+
+
+class DataRow(_Frozen):
+    """A row of the 基础数据表: a label and one cell per year column."""
+
+    label: str  # normalised label as written, e.g. "1、公务用车购置和维护经费"
+    name: str  # label without numbering, 其中 prefix and trailing colon, e.g. "公务用车购置和维护经费"
+    number: str | None = None  # "1" for "1、…"
+    qizhong: bool = False  # the row starts with 其中
+    indent: int = 0  # leading spaces before the label (a hint to the hierarchy)
+    cells: list[Cell]
+    location: Location
+
+
+class DataBlock(_Frozen):
+    """A header row of the 基础数据表 and the rows under it."""
+
+    title: str  # e.g. "经费控制情况（万元）"
+    columns: list[str]  # e.g. ["2022年决算数", "2023年预算数", "2023年决算数"]
+    rows: list[DataRow]
+    location: Location
+
+
+class BasicDataTable(_Frozen):
+    """部门整体支出绩效评价基础数据表."""
+
+    title: str
+    blocks: list[DataBlock]
+    notes: list[str] = Field(default_factory=list)
+    location: Location
+
+
+class FundingRow(_Frozen):
+    """A row of a self-evaluation table's funding block (年度资金总额, 其中：当年财政拨款, …)."""
+
+    label: str
+    cells: dict[str, Cell]  # column name (年初预算数, 全年预算数, 全年执行数, 分值, 执行率, 得分) -> cell
+    location: Location
+
+
+class SplitItem(_Frozen):
+    """One line of the income or spending split, e.g. "一般公共预算：1152.28"."""
+
+    side: Literal["income", "spending"]
+    label: str
+    amount: Cell
+
+
+class IndicatorRow(_Frozen):
+    """One indicator row (一级/二级/三级 with target, actual, points, score and deviation analysis).
+
+    Merged cells are carried down: a row whose 一级 cell is empty inherits the row above.
+    """
+
+    level1: str
+    level1_points: Decimal | None = None  # the weight written in the 一级 cell, e.g. "(50分)"
+    level2: str
+    level3: str
+    target: Cell
+    actual: Cell
+    points: Cell
+    score: Cell
+    deviation: Cell
+    location: Location
+
+
+class SelfEvalTable(_Frozen):
+    """部门整体支出绩效自评表 or one 项目支出绩效自评表."""
+
+    kind: Literal["department", "project"]
+    title: str
+    name: str  # 部门名称 or 项目名称
+    header: dict[str, Cell]  # header fields: 市级预算部门名称 / 项目支出名称, 主管部门, 实施单位, …
+    funding_columns: list[str]
+    funding: list[FundingRow]
+    splits: list[SplitItem] = Field(default_factory=list)
+    goal_expected: Cell | None = None
+    goal_actual: Cell | None = None
+    indicators: list[IndicatorRow]
+    total_points: Cell | None = None
+    total_score: Cell | None = None
+    location: Location
+
+
+class ReportSection(_Frozen):
+    """A section of the 自评报告: its heading as written and its text."""
+
+    numbering: str  # "一、", "1、", "（一）", "(2)", "" …
+    title: str  # heading without numbering
+    level: int  # 1 for 一、/1、, 2 for （一）/（1）, 3 for 1.
+    text: str
+    location: Location
+
+
+class Report(_Frozen):
+    """自评报告."""
+
+    title: str
+    sections: list[ReportSection]
+    location: Location
+
+
+class Package(_Frozen):
+    """A whole package: the manifest and every document parsed from it."""
+
+    dossier: Dossier
+    basic_data: BasicDataTable | None = None
+    department_table: SelfEvalTable | None = None
+    project_tables: list[SelfEvalTable] = Field(default_factory=list)
+    report: Report | None = None
+    warnings: list[ImportWarning] = Field(default_factory=list)

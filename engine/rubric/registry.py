@@ -1,0 +1,88 @@
+"""Find rubric versions on disk: `rubrics/<id>/<version>.toml`, rule sets in `rules/<id>/<version>.toml`."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+from engine.diagnostics import Diagnostic, RubricError
+from engine.rubric.load import load_rubric
+from engine.rubric.model import Rubric
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+BUNDLED_RUBRICS = REPO_ROOT / "rubrics"
+BUNDLED_RULES = REPO_ROOT / "rules"
+
+
+def rubric_dirs(option: str | None = None) -> list[Path]:
+    """`--rubrics`, else $JIXIAO_RUBRICS (os.pathsep-separated), else the bundled folder."""
+    value = option or os.environ.get("JIXIAO_RUBRICS")
+    return [Path(p) for p in value.split(os.pathsep) if p] if value else [BUNDLED_RUBRICS]
+
+
+def rules_dirs(option: str | None = None) -> list[Path]:
+    """`--rules`, else $JIXIAO_RULES, else the bundled folder."""
+    value = option or os.environ.get("JIXIAO_RULES")
+    return [Path(p) for p in value.split(os.pathsep) if p] if value else [BUNDLED_RULES]
+
+
+@dataclass(frozen=True)
+class RubricVersion:
+    """A rubric file found on disk, with the keys needed to choose it."""
+
+    id: str
+    version: str
+    path: Path
+    fiscal_years: tuple[int, ...]
+
+
+def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.replace("-", ".").split("."))
+
+
+def discover(dirs: list[Path]) -> list[RubricVersion]:
+    """Every `<dir>/<id>/<version>.toml`, read just enough to know its years."""
+    found: list[RubricVersion] = []
+    for base in dirs:
+        for path in sorted(base.glob("*/*.toml")):
+            try:
+                data = tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                data = {}
+            years = tuple(y for y in data.get("fiscal_years", []) if isinstance(y, int))
+            found.append(RubricVersion(path.parent.name, path.stem, path, years))
+    return found
+
+
+def resolve(ref: str, dirs: list[Path], *, fiscal_year: int | None = None) -> Path:
+    """`ID[@VERSION]` to a file. Without a version: the newest version covering `fiscal_year`."""
+    rubric_id, _, version = ref.partition("@")
+    versions = [v for v in discover(dirs) if v.id == rubric_id]
+    if version:
+        versions = [v for v in versions if v.version == version]
+    elif fiscal_year is not None and any(fiscal_year in v.fiscal_years for v in versions):
+        versions = [v for v in versions if fiscal_year in v.fiscal_years]
+    if not versions:
+        known = sorted({f"{v.id}@{v.version}" for v in discover(dirs)})
+        where = ", ".join(str(d) for d in dirs)
+        raise RubricError([Diagnostic(where, 0, 0, "JX013", f"rubric '{ref}' not found (known: {', '.join(known) or 'none'})")])
+    return max(versions, key=lambda v: _version_key(v.version)).path
+
+
+class RubricCache:
+    """Compiled rubrics by path and content; a changed file compiles anew."""
+
+    def __init__(self, rules: list[Path]) -> None:
+        self.rules = rules
+        self._cache: dict[tuple[Path, int, int], Rubric] = {}
+
+    def get(self, path: Path) -> Rubric:
+        """The compiled rubric at `path`."""
+        stat = path.stat()
+        key = (path.resolve(), stat.st_mtime_ns, stat.st_size)
+        if key not in self._cache:
+            self._cache[key] = load_rubric(path, self.rules)
+        return self._cache[key]
