@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-import chinese_calendar  # type: ignore[import-untyped]  # no type hints shipped
+import chinese_calendar  # untyped; pyproject's mypy override ignores its missing stubs
 
 from engine.diagnostics import CalendarError
 from engine.measures.base import WorkCalendar
@@ -60,6 +60,10 @@ class RubricCalendar(WorkCalendar):
         """Working days late: after the (effective) deadline, up to and including the day received."""
         due = self.effective_deadline(deadline)
         late = self.workdays_between(due, received)
-        if received > due and self.spec.receipt_on_rest_day_counts and not self.is_workday(received):
+        if (
+            received > due
+            and self.spec.receipt_on_rest_day_counts
+            and not self.is_workday(received)
+        ):
             late += 1
         return late

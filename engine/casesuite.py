@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
@@ -37,11 +38,12 @@ class ExpectedDeduction(_Spec):
 
 
 class TextChange(_Spec):
-    """Replace `old` (which must occur) by `new` in one document."""
+    """Replace `old` (which must occur) by `new` in one document; `regex = true` for a pattern."""
 
     document: str
     old: str
     new: str
+    regex: bool = False
 
 
 class Case(_Spec):
@@ -104,7 +106,9 @@ def _merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def run_case(suite_path: Path, suite: Suite, case: Case, rubric: Rubric, backend: Backend) -> CaseResult:
+def run_case(
+    suite_path: Path, suite: Suite, case: Case, rubric: Rubric, backend: Backend
+) -> CaseResult:
     """Apply the case to the base package, score it, compare with the expectation."""
     result = CaseResult(suite_path.name, case.name)
     base_path = (suite_path.parent / suite.base).resolve()
@@ -112,20 +116,29 @@ def run_case(suite_path: Path, suite: Suite, case: Case, rubric: Rubric, backend
     dossier = parse_manifest(manifest, file=str(base_path))
     texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
     for change in case.replace:
-        if change.old not in texts.get(change.document, ""):
-            result.problems.append(f"replace: text not found in {change.document}: {change.old[:30]!r}")
+        text = texts.get(change.document, "")
+        if change.regex:
+            changed, count = re.subn(change.old, change.new, text, count=1)
+        else:
+            changed, count = text.replace(change.old, change.new, 1), text.count(change.old)
+        if not count:
+            result.problems.append(f"replace: not found in {change.document}: {change.old[:30]!r}")
             return result
-        texts[change.document] = texts[change.document].replace(change.old, change.new)
+        texts[change.document] = changed
     package = assemble(dossier, [(n, texts[n]) for n in dossier.documents])
     mode = case.mode or suite.mode
     report = Evaluator(backend).evaluate(package, rubric, mode=mode, as_of=suite.as_of)  # type: ignore[arg-type]
     by_item: dict[str, Counter[tuple[str, Decimal]]] = {}
     rule_item: dict[str, str] = {}
     for item in report["items"]:
-        by_item[item["id"]] = Counter((d["rule"], d["points"]) for d in item["deductions"] if d["points"] > 0)
+        by_item[item["id"]] = Counter(
+            (d["rule"], d["points"]) for d in item["deductions"] if d["points"] > 0
+        )
         for d in item["deductions"]:
             rule_item[d["rule"]] = item["id"]
-    known = {r.spec.id: r.item.id for r in rubric.rules if r.item} | {b.spec.id: b.item.id for b in rubric.bands}
+    known = {r.spec.id: r.item.id for r in rubric.rules if r.item} | {
+        b.spec.id: b.item.id for b in rubric.bands
+    }
     expected: dict[str, Counter[tuple[str, Decimal]]] = {}
     for e in case.expect:
         if e.rule not in known:
@@ -145,12 +158,19 @@ def run_case(suite_path: Path, suite: Suite, case: Case, rubric: Rubric, backend
             result.problems.append(f"item {item_id}: expected score {score}, got {found}")
     need_items = sorted({n["item"] for n in report["needs_input"]})
     if case.needs_input and need_items != sorted(case.needs_input):
-        result.problems.append(f"needs_input items: expected {sorted(case.needs_input)}, got {need_items}")
+        result.problems.append(
+            f"needs_input items: expected {sorted(case.needs_input)}, got {need_items}"
+        )
     return result
 
 
 def _show(counter: Counter[tuple[str, Decimal]]) -> str:
-    return ", ".join(f"{r} −{p}" + (f" ×{n}" if n > 1 else "") for (r, p), n in sorted(counter.items())) or "nothing"
+    return (
+        ", ".join(
+            f"{r} −{p}" + (f" ×{n}" if n > 1 else "") for (r, p), n in sorted(counter.items())
+        )
+        or "nothing"
+    )
 
 
 def run_suite(path: Path, rubric: Rubric, backend: Backend) -> list[CaseResult]:

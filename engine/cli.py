@@ -24,22 +24,34 @@ EXIT_ENGINE = 3  # the rule engine failed
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="jixiao", description="绩效自评工作考核评分 (rules engine)")
+    parser = argparse.ArgumentParser(
+        prog="jixiao", description="绩效自评工作考核评分 (rules engine)"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     score = sub.add_parser("score", help="score a dossier against a rubric")
     score.add_argument("dossier", type=Path, help="the dossier manifest (TOML)")
-    score.add_argument("--rubric", help="ID[@VERSION]; default: the rubric covering the package's fiscal year")
-    score.add_argument("--rubrics", help="rubric folder(s); default $JIXIAO_RUBRICS, then the bundled rubrics/")
-    score.add_argument("--rules", help="rule set folder(s); default $JIXIAO_RULES, then the bundled rules/")
+    score.add_argument(
+        "--rubric", help="ID[@VERSION]; default: the rubric covering the package's fiscal year"
+    )
+    score.add_argument(
+        "--rubrics", help="rubric folder(s); default $JIXIAO_RUBRICS, then the bundled rubrics/"
+    )
+    score.add_argument(
+        "--rules", help="rule set folder(s); default $JIXIAO_RULES, then the bundled rules/"
+    )
     score.add_argument("--mode", choices=["bureau", "precheck"], default="bureau")
     score.add_argument("--format", choices=["table", "json"], default="table")
-    score.add_argument("--as-of", type=dt.date.fromisoformat, help="the evaluation date (YYYY-MM-DD)")
+    score.add_argument(
+        "--as-of", type=dt.date.fromisoformat, help="the evaluation date (YYYY-MM-DD)"
+    )
     score.add_argument("--backend", choices=["durable", "python"], default="durable")
 
     rubric = sub.add_parser("rubric", help="rubric tools")
     rsub = rubric.add_subparsers(dest="rubric_command", required=True)
-    compile_ = rsub.add_parser("compile", help="print the durable_rules rulesets generated from a rubric")
+    compile_ = rsub.add_parser(
+        "compile", help="print the durable_rules rulesets generated from a rubric"
+    )
     compile_.add_argument("ref", help="ID[@VERSION]")
     compile_.add_argument("--rubrics")
     compile_.add_argument("--rules")
@@ -65,16 +77,25 @@ def _score(args: argparse.Namespace) -> int:
         ids = sorted({v.id for v in discover(dirs) if dossier.fiscal_year in v.fiscal_years})
         if len(ids) != 1:
             choice = ", ".join(ids) or "none"
-            print(f"jixiao: {args.dossier}: choose a rubric with --rubric (covering FY{dossier.fiscal_year}: {choice})",
-                  file=sys.stderr)
+            print(
+                f"jixiao: {args.dossier}: choose a rubric with --rubric (covering FY{dossier.fiscal_year}: {choice})",
+                file=sys.stderr,
+            )
             return EXIT_INPUT
         ref = ids[0]
-    rubric = load_rubric(resolve(ref, dirs, fiscal_year=dossier.fiscal_year), rules_dirs(args.rules))
+    rubric = load_rubric(
+        resolve(ref, dirs, fiscal_year=dossier.fiscal_year), rules_dirs(args.rules)
+    )
     as_of = args.as_of or dossier.as_of or dossier.received_on
     if as_of is None:
-        print(f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on", file=sys.stderr)
+        print(
+            f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on",
+            file=sys.stderr,
+        )
         return EXIT_INPUT
-    report = Evaluator(_backend(args.backend)).evaluate(package, rubric, mode=args.mode, as_of=as_of)
+    report = Evaluator(_backend(args.backend)).evaluate(
+        package, rubric, mode=args.mode, as_of=as_of
+    )
     sys.stdout.write(render_json(report) if args.format == "json" else render_sheet(report))
     return 0
 
@@ -86,7 +107,8 @@ def _compile(args: argparse.Namespace) -> int:
     out = {
         "rubric": {"id": rubric.spec.id, "version": rubric.spec.version, "sha256": rubric.sha256},
         "ruleset": rubric.plan.name,
-        "rules": {r.spec.id: r.source for r in rubric.rules} | {b.spec.id: b.source for b in rubric.bands},
+        "rules": {r.spec.id: r.source for r in rubric.rules}
+        | {b.spec.id: b.source for b in rubric.bands},
         "rulesets": DurableBackend.definition_of(rubric.plan),
     }
     sys.stdout.write(json.dumps(out, ensure_ascii=False, indent=2) + "\n")

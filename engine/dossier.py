@@ -56,9 +56,13 @@ def read_manifest(path: Path) -> Dossier:
     try:
         text = path.read_text("utf-8")
     except FileNotFoundError:
-        raise PackageError(shown, [PackageProblem("(file)", "找不到文件", "file not found")]) from None
+        raise PackageError(
+            shown, [PackageProblem("(file)", "找不到文件", "file not found")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PackageError(shown, [PackageProblem("(file)", "无法读取文件", f"cannot read file: {exc}")]) from None
+        raise PackageError(
+            shown, [PackageProblem("(file)", "无法读取文件", f"cannot read file: {exc}")]
+        ) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -75,15 +79,31 @@ def load_package(path: Path) -> Package:
 
 def _read_document(name: str, path: Path) -> str:
     if path.suffix.lower() != ".txt":
-        raise PackageError(name, [PackageProblem("documents", "不支持的文档类型（目前支持 .txt）",
-                                                 f"unsupported document type {path.suffix!r} (supported: .txt)")])
+        raise PackageError(
+            name,
+            [
+                PackageProblem(
+                    "documents",
+                    "不支持的文档类型（目前支持 .txt）",
+                    f"unsupported document type {path.suffix!r} (supported: .txt)",
+                )
+            ],
+        )
     try:
         return path.read_text("utf-8")
     except FileNotFoundError:
-        raise PackageError(str(path), [PackageProblem("documents", "找不到文档", "document not found")]) from None
+        raise PackageError(
+            str(path), [PackageProblem("documents", "找不到文档", "document not found")]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise PackageError(str(path), [PackageProblem("documents", "无法读取文档（需为 UTF-8 文本）",
-                                                      f"cannot read document: {exc}")]) from None
+        raise PackageError(
+            str(path),
+            [
+                PackageProblem(
+                    "documents", "无法读取文档（需为 UTF-8 文本）", f"cannot read document: {exc}"
+                )
+            ],
+        ) from None
 
 
 def assemble(dossier: Dossier, documents: list[tuple[str, str]]) -> Package:
@@ -101,5 +121,11 @@ def assemble(dossier: Dossier, documents: list[tuple[str, str]]) -> Package:
         report = report or imported.report
         projects.extend(imported.project_tables)
         warnings.extend(imported.warnings)
-    return Package(dossier=dossier, basic_data=basic, department_table=department,
-                   project_tables=projects, report=report, warnings=warnings)
+    return Package(
+        dossier=dossier,
+        basic_data=basic,
+        department_table=department,
+        project_tables=projects,
+        report=report,
+        warnings=warnings,
+    )

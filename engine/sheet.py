@@ -32,14 +32,21 @@ def render_sheet(report: dict[str, Any]) -> str:
         _pad("一级指标", 10) + _pad("二级指标", 16) + _pad("分值", 8) + "得分",
     ]
     for item in report["items"]:
-        lines.append(_pad(item["section"], 10) + _pad(item["name"], 16) + _pad(_num(item["max"]), 8)
-                     + _num(item["score"]) + ("  （自动评估，待复核）" if item["assessment"]["mode"] == "auto" else ""))
+        lines.append(
+            _pad(item["section"], 10)
+            + _pad(item["name"], 16)
+            + _pad(_num(item["max"]), 8)
+            + _num(item["score"])
+            + ("  （自动评估，待复核）" if item["assessment"]["mode"] == "auto" else "")
+        )
         for d in item["deductions"]:
             lines.append(f"    −{_num(d['points'])}  [{d['rule']}] {d['reason']}")
             if d["evidence"]:
                 first = d["evidence"][0]
                 lines.append(f"           证据：{first['location']}  {first['value']}")
-    lines.append(_pad("合计", 26) + _pad(_num(report["total"]["max"]), 8) + _num(report["total"]["score"]))
+    lines.append(
+        _pad("合计", 26) + _pad(_num(report["total"]["max"]), 8) + _num(report["total"]["score"])
+    )
     if report["findings"]:
         lines += ["", f"发现（{len(report['findings'])}）"]
         for f in report["findings"]:

@@ -27,7 +27,7 @@ FIELDS: dict[str, Any] = {"missing": "number", "share": "number", "name": "strin
         ("ok", {"ok": False}, False),
         ("ok == false", {"ok": False}, True),
         ("name == '本级'", {"name": "本级"}, True),
-        ("name != \"本级\"", {"name": "本级"}, False),
+        ('name != "本级"', {"name": "本级"}, False),
         ("0 < missing <= 3", {"missing": Decimal(3)}, True),
         ("0 < missing <= 3", {"missing": Decimal(4)}, False),
         ("not (missing > 1 and ok)", {"missing": Decimal(2), "ok": True}, False),
@@ -74,18 +74,29 @@ def test_durable_expression_carries_the_type_tag() -> None:
 
 
 _CONDITIONS = [
-    "missing > 0", "share >= 0.5", "not ok", "ok and missing <= 2", "name == 'a' or share < 0.25",
-    "not (name != 'b' and missing > 1)", "missing > share", "0.1 <= share < 0.9", "true",
+    "missing > 0",
+    "share >= 0.5",
+    "not ok",
+    "ok and missing <= 2",
+    "name == 'a' or share < 0.25",
+    "not (name != 'b' and missing > 1)",
+    "missing > share",
+    "0.1 <= share < 0.9",
+    "true",
     "ok == false or (missing >= 3 and name != 'c')",
 ]
 
 _facts = st.lists(
-    st.fixed_dictionaries({
-        "missing": st.integers(-3, 5).map(Decimal),
-        "share": st.sampled_from(["0", "0.1", "0.25", "0.5", "0.6667", "0.9", "1"]).map(Decimal),
-        "name": st.sampled_from(["a", "b", "c", "本级"]),
-        "ok": st.booleans(),
-    }),
+    st.fixed_dictionaries(
+        {
+            "missing": st.integers(-3, 5).map(Decimal),
+            "share": st.sampled_from(["0", "0.1", "0.25", "0.5", "0.6667", "0.9", "1"]).map(
+                Decimal
+            ),
+            "name": st.sampled_from(["a", "b", "c", "本级"]),
+            "ok": st.booleans(),
+        }
+    ),
     max_size=12,
 )
 
@@ -97,7 +108,9 @@ _DURABLE = DurableBackend()
 def test_backends_agree_on_random_facts(facts: list[dict[str, Any]]) -> None:
     plan = RulesetPlan(
         "conditions-test#1",
-        tuple(PlannedRule(f"r{i}", "t", parse_condition(c, FIELDS)) for i, c in enumerate(_CONDITIONS)),
+        tuple(
+            PlannedRule(f"r{i}", "t", parse_condition(c, FIELDS)) for i, c in enumerate(_CONDITIONS)
+        ),
     )
     engine_facts = [EngineFact("t", i, f) for i, f in enumerate(facts)]
     assert _DURABLE.match(plan, engine_facts) == PythonBackend().match(plan, engine_facts)

@@ -16,10 +16,13 @@ FIELDS: dict[str, Any] = {"n": "number", "s": "string"}
 
 
 def _plan(name: str) -> RulesetPlan:
-    return RulesetPlan(name, (
-        PlannedRule("big", "t", parse_condition("n > 10", FIELDS)),
-        PlannedRule("named", "t", parse_condition("s == 'x' or s == 'y'", FIELDS)),
-    ))
+    return RulesetPlan(
+        name,
+        (
+            PlannedRule("big", "t", parse_condition("n > 10", FIELDS)),
+            PlannedRule("named", "t", parse_condition("s == 'x' or s == 'y'", FIELDS)),
+        ),
+    )
 
 
 def _facts() -> list[EngineFact]:
@@ -32,7 +35,12 @@ def _facts() -> list[EngineFact]:
 
 def test_matches_and_unmatched_facts() -> None:
     backend = DurableBackend()
-    assert backend.match(_plan("a#1"), _facts()) == {("big", 0), ("named", 0), ("big", 2), ("named", 2)}
+    assert backend.match(_plan("a#1"), _facts()) == {
+        ("big", 0),
+        ("named", 0),
+        ("big", 2),
+        ("named", 2),
+    }
 
 
 def test_more_sessions_than_the_live_sid_limit() -> None:

@@ -11,7 +11,7 @@ from engine.rubric.load import load_rubric
 from engine.rubric.locate import Locator
 from engine.rubric.registry import BUNDLED_RULES
 
-MINIMAL = '''\
+MINIMAL = """\
 id = "mini"
 version = "1"
 title = "最小评分表"
@@ -40,7 +40,7 @@ params = { flag = "notice.issued", what = "通知", subject = "通知" }
 when = "done == false"
 deduct = { points = 10 }
 reason = "未印发通知"
-'''
+"""
 
 
 def _load(tmp_path: Path, text: str) -> RubricError:
@@ -66,12 +66,16 @@ def test_minimal_rubric_compiles(tmp_path: Path) -> None:
         ('when = "done == false"', 'when = "dnoe == false"', "r.toml:26:9: JX005"),
         ('when = "done == false"', 'when = "done >"', "r.toml:26:9: JX007"),
         ('measure = "manifest_flag"', 'measure = "manifest_flg"', "r.toml:24:1: JX003"),
-        ('clause = "notice.issued"\nmeasure', 'clause = "notice.isued"\nmeasure', "r.toml:23:1: JX009"),
+        (
+            'clause = "notice.issued"\nmeasure',
+            'clause = "notice.isued"\nmeasure',
+            "r.toml:23:1: JX009",
+        ),
         ("}\nreason", "}\ncolour = 1\nreason", "r.toml:28:1: JX002"),
-        ('deduct = { points = 10 }', 'deduct = { points = "ten" }', "r.toml:27:12: JX002"),
-        ('total = 10', 'total = 12', "r.toml:4:1: JX010"),
+        ("deduct = { points = 10 }", 'deduct = { points = "ten" }', "r.toml:27:12: JX002"),
+        ("total = 10", "total = 12", "r.toml:4:1: JX010"),
         ('title = "最小评分表"', 'title = "最小评分表', "r.toml:3:"),
-        ('params = { flag', 'params = { flagg = "x", flag', "r.toml:25:12: JX012"),
+        ("params = { flag", 'params = { flagg = "x", flag', "r.toml:25:12: JX012"),
     ],
 )
 def test_diagnostic_positions(tmp_path: Path, old: str, new: str, expected: str) -> None:
@@ -83,13 +87,14 @@ def test_diagnostic_positions(tmp_path: Path, old: str, new: str, expected: str)
 
 def test_every_problem_is_collected(tmp_path: Path) -> None:
     text = MINIMAL.replace('when = "done == false"', 'when = "dnoe == false"').replace(
-        'total = 10', 'total = 11')
+        "total = 10", "total = 11"
+    )
     codes = sorted(d.code for d in _load(tmp_path, text).diagnostics)
     assert codes == ["JX005", "JX010"]
 
 
 def test_duplicate_rule_id(tmp_path: Path) -> None:
-    rule = MINIMAL[MINIMAL.index("[[rules]]"):]
+    rule = MINIMAL[MINIMAL.index("[[rules]]") :]
     error = _load(tmp_path, MINIMAL + "\n" + rule)
     assert [d.code for d in error.diagnostics] == ["JX006"]
     assert error.diagnostics[0].line == 31

@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
-from durable.engine import (  # type: ignore[import-untyped]  # durable-rules ships no types
+from durable.engine import (  # untyped; pyproject's mypy override ignores its missing stubs
     Host,
     MessageNotHandledException,
     MessageObservedException,
@@ -57,7 +57,9 @@ class _QuietHost(Host):  # type: ignore[misc]  # Host is untyped
 def durable_fact(fact: EngineFact, sid: str) -> dict[str, Any]:
     """A fact as durable_rules accepts it: ints, plain floats, strings; at most 255 fields."""
     if len(fact.fields) + 3 > MAX_FIELDS:
-        raise EngineError(f"fact {fact.tag} has {len(fact.fields)} fields; durable_rules allows {MAX_FIELDS - 3}")
+        raise EngineError(
+            f"fact {fact.tag} has {len(fact.fields)} fields; durable_rules allows {MAX_FIELDS - 3}"
+        )
     out: dict[str, Any] = {"sid": sid, "id": str(fact.index), TAG: fact.tag}
     for name, value in fact.fields.items():
         if isinstance(value, bool):
@@ -116,7 +118,9 @@ class DurableBackend:
             self._host = _QuietHost()
         definition = _definition(plan, self._action)
         # set_rulesets mutates what it is given (it pops the actions): keep our own copy clean.
-        self._host.set_rulesets({plan.name: copy.deepcopy(definition, memo=_keep_callables(definition))})
+        self._host.set_rulesets(
+            {plan.name: copy.deepcopy(definition, memo=_keep_callables(definition))}
+        )
         self._registered[plan.name] = definition
 
     def _action(self, rule_id: str) -> Callable[[Any], None]:

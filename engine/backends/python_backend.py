@@ -15,9 +15,13 @@ class PythonBackend:
     name = "python"
 
     def __init__(self) -> None:
-        self._compiled: dict[str, dict[str, list[tuple[str, Callable[[Mapping[str, Any]], bool]]]]] = {}
+        self._compiled: dict[
+            str, dict[str, list[tuple[str, Callable[[Mapping[str, Any]], bool]]]]
+        ] = {}
 
-    def _plan(self, plan: RulesetPlan) -> dict[str, list[tuple[str, Callable[[Mapping[str, Any]], bool]]]]:
+    def _plan(
+        self, plan: RulesetPlan
+    ) -> dict[str, list[tuple[str, Callable[[Mapping[str, Any]], bool]]]]:
         by_tag = self._compiled.get(plan.name)
         if by_tag is None:
             by_tag = {}

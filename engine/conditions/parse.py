@@ -75,7 +75,9 @@ def parse_condition(text: str, fields: Mapping[str, FieldType]) -> Cond:
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ConditionError("JX007", f"condition does not parse: {exc.msg}", exc.offset or 0) from exc
+        raise ConditionError(
+            "JX007", f"condition does not parse: {exc.msg}", exc.offset or 0
+        ) from exc
     return simplify(_Parser(fields).convert(tree.body, negate=False))
 
 
@@ -121,7 +123,9 @@ class _Parser:
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return Const(node.value != negate)
         raise ConditionError(
-            "JX007", f"unsupported expression: {ast.unparse(node)}", node.col_offset,
+            "JX007",
+            f"unsupported expression: {ast.unparse(node)}",
+            node.col_offset,
             "use comparisons joined by and / or / not",
         )
 
@@ -141,13 +145,16 @@ class _Parser:
         if not isinstance(left, ast.Name) or left.id in ("true", "false"):
             if isinstance(right, ast.Name) and right.id not in ("true", "false"):
                 return self._one(right, _FLIP[op], left, node)
-            raise ConditionError("JX007", "a comparison needs a field name on one side", node.col_offset)
+            raise ConditionError(
+                "JX007", "a comparison needs a field name on one side", node.col_offset
+            )
         kind = self._field(left)
         if isinstance(right, ast.Name) and right.id not in ("true", "false"):
             other_kind = self._field(right)
             if other_kind != kind:
                 raise ConditionError(
-                    "JX008", f"'{left.id}' ({kind}) compared with '{right.id}' ({other_kind})",
+                    "JX008",
+                    f"'{left.id}' ({kind}) compared with '{right.id}' ({other_kind})",
                     node.col_offset,
                 )
             return Compare(left.id, op, other=right.id)
@@ -157,11 +164,15 @@ class _Parser:
         )
         if value_kind != kind:
             raise ConditionError(
-                "JX008", f"'{left.id}' is a {kind} but is compared with a {value_kind}",
-                node.col_offset, "durable_rules would compare them as strings",
+                "JX008",
+                f"'{left.id}' is a {kind} but is compared with a {value_kind}",
+                node.col_offset,
+                "durable_rules would compare them as strings",
             )
         if kind != "number" and op not in ("==", "!="):
-            raise ConditionError("JX008", f"'{left.id}' is a {kind}: only == and != apply", node.col_offset)
+            raise ConditionError(
+                "JX008", f"'{left.id}' is a {kind}: only == and != apply", node.col_offset
+            )
         return Compare(left.id, op, value)
 
     def _field(self, name: ast.Name) -> FieldType:
@@ -169,8 +180,10 @@ class _Parser:
             known = ", ".join(sorted(self.fields))
             hint = _did_you_mean(name.id, list(self.fields))
             raise ConditionError(
-                "JX005", f"unknown field '{name.id}' (the measure yields: {known})",
-                name.col_offset, hint,
+                "JX005",
+                f"unknown field '{name.id}' (the measure yields: {known})",
+                name.col_offset,
+                hint,
             )
         return self.fields[name.id]
 

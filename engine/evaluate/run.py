@@ -47,7 +47,7 @@ class _ItemState:
 
 def _coerce(value: FieldValue) -> FieldValue:
     if isinstance(value, Decimal):
-        return value.quantize(FACT_STEP) if value == value else Decimal(0)
+        return value.quantize(FACT_STEP) if value.is_finite() else Decimal(0)
     return value
 
 
@@ -96,10 +96,16 @@ class Evaluator:
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
 
-    def evaluate(self, package: Package, rubric: Rubric, *, mode: Mode, as_of: dt.date) -> dict[str, Any]:
+    def evaluate(
+        self, package: Package, rubric: Rubric, *, mode: Mode, as_of: dt.date
+    ) -> dict[str, Any]:
         """The report, as a JSON-ready dict (numbers are Decimals until rendered)."""
-        ctx = MeasureContext(mode=mode, as_of=as_of, calendar=RubricCalendar(rubric.spec.calendar),
-                             deadline=rubric.spec.calendar.deadline)
+        ctx = MeasureContext(
+            mode=mode,
+            as_of=as_of,
+            calendar=RubricCalendar(rubric.spec.calendar),
+            deadline=rubric.spec.calendar.deadline,
+        )
         records: list[_FactRecord] = []
         withheld: list[tuple[str, Fact]] = []
         for tag in sorted(rubric.measures):
@@ -117,8 +123,16 @@ class Evaluator:
 
 
 class _Assembler:
-    def __init__(self, package: Package, rubric: Rubric, mode: Mode, as_of: dt.date,
-                 records: list[_FactRecord], withheld: list[tuple[str, Fact]], matches: set[Match]) -> None:
+    def __init__(
+        self,
+        package: Package,
+        rubric: Rubric,
+        mode: Mode,
+        as_of: dt.date,
+        records: list[_FactRecord],
+        withheld: list[tuple[str, Fact]],
+        matches: set[Match],
+    ) -> None:
         self.package, self.rubric, self.mode, self.as_of = package, rubric, mode, as_of
         self.records = records
         self.withheld = withheld
@@ -131,7 +145,11 @@ class _Assembler:
     def report(self) -> dict[str, Any]:
         for rule in self.rubric.rules:
             for record in self.matched.get(rule.spec.id, []):
-                if rule.spec.deduct is not None and rule.item is not None and rule.clause is not None:
+                if (
+                    rule.spec.deduct is not None
+                    and rule.item is not None
+                    and rule.clause is not None
+                ):
                     self._deduct(rule, record)
                 if rule.spec.finding is not None:
                     self._finding(rule, record)
@@ -142,8 +160,9 @@ class _Assembler:
     # -- deductions ------------------------------------------------------------------------
 
     def _deduct(self, rule: CompiledRule, record: _FactRecord) -> None:
-        assert rule.spec.deduct is not None and rule.item is not None and rule.clause is not None
-        spec = rule.spec.deduct
+        spec, item, clause = rule.spec.deduct, rule.item, rule.clause
+        if spec is None or item is None or clause is None:
+            return  # a finding-only rule
         if spec.points is not None:
             raw = spec.points
         elif spec.per_unit is not None:
@@ -152,8 +171,7 @@ class _Assembler:
             raw = (spec.proportional or Decimal(0)) * _num(record.fields[spec.share or ""])
         if spec.cap is not None:
             raw = min(raw, spec.cap)
-        state = self.items[rule.item.id]
-        clause = rule.clause
+        state = self.items[item.id]
         cap = clause.cap if clause.cap is not None else clause.points
         used = state.used.get(clause.id, Decimal(0))
         points = q2(max(Decimal(0), min(q2(raw), cap - used)))
@@ -179,20 +197,22 @@ class _Assembler:
         assert rule.spec.finding is not None
         detail = record.fact.detail
         evidence = record.fact.evidence
-        self.findings.append({
-            "rule": rule.spec.id,
-            "severity": rule.spec.finding.severity,
-            "message": _fill(rule.spec.finding.message, record),
-            "location": evidence[0].location if evidence else "",
-            "table": detail.get("table", ""),
-            "row": detail.get("row", ""),
-            "column": detail.get("column", ""),
-            "expected": detail.get("expected", ""),
-            "found": detail.get("found", ""),
-            "expression": detail.get("expression", ""),
-            "evidence": [{"location": e.location, "value": e.value} for e in evidence],
-            "source": rule.source,
-        })
+        self.findings.append(
+            {
+                "rule": rule.spec.id,
+                "severity": rule.spec.finding.severity,
+                "message": _fill(rule.spec.finding.message, record),
+                "location": evidence[0].location if evidence else "",
+                "table": detail.get("table", ""),
+                "row": detail.get("row", ""),
+                "column": detail.get("column", ""),
+                "expected": detail.get("expected", ""),
+                "found": detail.get("found", ""),
+                "expression": detail.get("expression", ""),
+                "evidence": [{"location": e.location, "value": e.value} for e in evidence],
+                "source": rule.source,
+            }
+        )
 
     # -- discretionary clauses -------------------------------------------------------------
 
@@ -208,20 +228,44 @@ class _Assembler:
         state = self.items[item.id]
         facts = [r for r in self.records if r.tag == first.tag]
         if not facts:
-            state.bands.append({"clause": clause.id, "band": None, "label": "待补充材料", "range": None,
-                                "score": None, "signals": {}})
+            state.bands.append(
+                {
+                    "clause": clause.id,
+                    "band": None,
+                    "label": "待补充材料",
+                    "range": None,
+                    "score": None,
+                    "signals": {},
+                }
+            )
             return
         record = facts[0]
         chosen = next((b for b in bands if record in self.matched.get(b.spec.id, [])), None)
-        signals = {k: v for k, v in record.fields.items()}
+        signals = dict(record.fields)
         if chosen is None:
-            state.bands.append({"clause": clause.id, "band": None, "label": "无匹配档次", "range": None,
-                                "score": clause.points, "signals": signals})
+            state.bands.append(
+                {
+                    "clause": clause.id,
+                    "band": None,
+                    "label": "无匹配档次",
+                    "range": None,
+                    "score": clause.points,
+                    "signals": signals,
+                }
+            )
             return
         low, high = chosen.spec.range
         score = self._auto_score(chosen, clause, record)
-        state.bands.append({"clause": clause.id, "band": chosen.spec.id, "label": chosen.spec.label,
-                            "range": [low, high], "score": score, "signals": signals})
+        state.bands.append(
+            {
+                "clause": clause.id,
+                "band": chosen.spec.id,
+                "label": chosen.spec.label,
+                "range": [low, high],
+                "score": score,
+                "signals": signals,
+            }
+        )
         points = q2(clause.points - score)
         if points > 0:
             cap = clause.cap if clause.cap is not None else clause.points
@@ -229,16 +273,20 @@ class _Assembler:
             taken = q2(min(points, cap - used))
             state.used[clause.id] = used + taken
             shown = "；".join(f"{k}={_show(v)}" for k, v in signals.items())
-            state.deductions.append({
-                "rule": chosen.spec.id,
-                "points": taken,
-                "reason": f"{chosen.spec.label}：自动评估 {plain(score)} 分（本档 {plain(low)}–{plain(high)} 分，酌情）；依据：{shown}",
-                "clause": clause.id,
-                "clause_text": clause.text,
-                "subject": record.fact.subject,
-                "evidence": [{"location": e.location, "value": e.value} for e in record.fact.evidence],
-                "source": chosen.source,
-            })
+            state.deductions.append(
+                {
+                    "rule": chosen.spec.id,
+                    "points": taken,
+                    "reason": f"{chosen.spec.label}：自动评估 {plain(score)} 分（本档 {plain(low)}–{plain(high)} 分，酌情）；依据：{shown}",
+                    "clause": clause.id,
+                    "clause_text": clause.text,
+                    "subject": record.fact.subject,
+                    "evidence": [
+                        {"location": e.location, "value": e.value} for e in record.fact.evidence
+                    ],
+                    "source": chosen.source,
+                }
+            )
 
     def _auto_score(self, band: CompiledBand, clause: ClauseSpec, record: _FactRecord) -> Decimal:
         low, high = band.spec.range
@@ -254,7 +302,7 @@ class _Assembler:
 
     def _render(self) -> dict[str, Any]:
         spec = self.rubric.spec
-        items_out = []
+        items_out: list[dict[str, Any]] = []
         for item in spec.items:
             state = self.items[item.id]
             lost = sum((d["points"] for d in state.deductions), Decimal(0))
@@ -271,39 +319,68 @@ class _Assembler:
                 assessment["signals"] = {}
             clauses = []
             for clause in item.clauses:
-                used = sum((d["points"] for d in state.deductions if d["clause"] == clause.id), Decimal(0))
-                clauses.append({"id": clause.id, "text": clause.text, "max": clause.points,
-                                "score": q2(clause.points - used), "discretionary": clause.discretionary})
-            items_out.append({
-                "id": item.id, "name": item.name, "section": item.section, "max": item.points,
-                "score": score, "evidence_required": item.evidence, "clauses": clauses,
-                "assessment": assessment, "deductions": state.deductions,
-            })
+                used = sum(
+                    (d["points"] for d in state.deductions if d["clause"] == clause.id), Decimal(0)
+                )
+                clauses.append(
+                    {
+                        "id": clause.id,
+                        "text": clause.text,
+                        "max": clause.points,
+                        "score": q2(clause.points - used),
+                        "discretionary": clause.discretionary,
+                    }
+                )
+            items_out.append(
+                {
+                    "id": item.id,
+                    "name": item.name,
+                    "section": item.section,
+                    "max": item.points,
+                    "score": score,
+                    "evidence_required": item.evidence,
+                    "clauses": clauses,
+                    "assessment": assessment,
+                    "deductions": state.deductions,
+                }
+            )
         sections = [
-            {"name": s.name, "max": s.points,
-             "score": q2(sum((i["score"] for i in items_out if i["section"] == s.name), Decimal(0)))}
+            {
+                "name": s.name,
+                "max": s.points,
+                "score": q2(
+                    sum((i["score"] for i in items_out if i["section"] == s.name), Decimal(0))
+                ),
+            }
             for s in spec.sections
         ]
         total = q2(sum((i["score"] for i in items_out), Decimal(0)))
         needs: list[dict[str, str]] = []
         for tag, fact in self.withheld:
-            for item in self._items_using(tag):
+            for item_name in self._items_using(tag):
                 for what in fact.needs_input:
-                    entry = {"item": item, "what": what}
+                    entry = {"item": item_name, "what": what}
                     if entry not in needs:
                         needs.append(entry)
         dossier = self.package.dossier
+        deadline = dossier.deadline or spec.calendar.deadline
         return {
             "decision_id": decision_id(self.package, self.rubric, self.mode, self.as_of),
             "rubric": {
-                "id": spec.id, "version": spec.version, "sha256": self.rubric.sha256, "title": spec.title,
-                "rule_sets": [{"id": r.id, "version": r.version, "sha256": r.sha256} for r in self.rubric.rule_sets],
+                "id": spec.id,
+                "version": spec.version,
+                "sha256": self.rubric.sha256,
+                "title": spec.title,
+                "rule_sets": [
+                    {"id": r.id, "version": r.version, "sha256": r.sha256}
+                    for r in self.rubric.rule_sets
+                ],
             },
             "package": {
-                "department": dossier.department, "fiscal_year": dossier.fiscal_year,
+                "department": dossier.department,
+                "fiscal_year": dossier.fiscal_year,
                 "received_on": dossier.received_on.isoformat() if dossier.received_on else None,
-                "deadline": (dossier.deadline or spec.calendar.deadline).isoformat()
-                if (dossier.deadline or spec.calendar.deadline) else None,
+                "deadline": deadline.isoformat() if deadline else None,
             },
             "mode": self.mode,
             "as_of": self.as_of.isoformat(),
@@ -313,7 +390,12 @@ class _Assembler:
             "findings": self.findings,
             "needs_input": needs,
             "warnings": [
-                {"code": w.code, "message": w.message, "location": w.location.render(), "text": w.text}
+                {
+                    "code": w.code,
+                    "message": w.message,
+                    "location": w.location.render(),
+                    "text": w.text,
+                }
                 for w in self.package.warnings
             ],
         }
@@ -358,7 +440,13 @@ def render_json(report: Mapping[str, Any]) -> str:
     return json.dumps(_jsonable(report), ensure_ascii=False, indent=2) + "\n"
 
 
-def evaluate(package: Package, rubric: Rubric, *, backend: Backend, mode: Literal["bureau", "precheck"],
-             as_of: dt.date) -> dict[str, Any]:
+def evaluate(
+    package: Package,
+    rubric: Rubric,
+    *,
+    backend: Backend,
+    mode: Literal["bureau", "precheck"],
+    as_of: dt.date,
+) -> dict[str, Any]:
     """Convenience wrapper: one evaluation with `backend`."""
     return Evaluator(backend).evaluate(package, rubric, mode=mode, as_of=as_of)

@@ -54,7 +54,9 @@ class Fact:
 class WorkCalendar:
     """Working days, by chinesecalendar plus the rubric's overrides. Implemented in engine.calendar."""
 
-    def workdays_between(self, after: dt.date, upto: dt.date) -> int:  # pragma: no cover - interface
+    def workdays_between(
+        self, after: dt.date, upto: dt.date
+    ) -> int:  # pragma: no cover - interface
         """Working days d with after < d <= upto."""
         raise NotImplementedError
 
@@ -62,7 +64,9 @@ class WorkCalendar:
         """Whether `day` is a working day."""
         raise NotImplementedError
 
-    def days_late(self, deadline: dt.date, received: dt.date) -> int:  # pragma: no cover - interface
+    def days_late(
+        self, deadline: dt.date, received: dt.date
+    ) -> int:  # pragma: no cover - interface
         """Working days late, per the rubric's calendar policy."""
         raise NotImplementedError
 

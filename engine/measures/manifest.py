@@ -30,11 +30,17 @@ class FlagParams(Params):
 
     flag: str
     evidence: str | None = None
-    what: str = Field(min_length=1)  # the evidence named by the rubric, e.g. 绩效自评通知盖章的电子版
+    what: str = Field(
+        min_length=1
+    )  # the evidence named by the rubric, e.g. 绩效自评通知盖章的电子版
     subject: str = Field(min_length=1)
 
 
-@measure("manifest_flag", params=FlagParams, fields={"done": "bool", "claimed": "bool", "has_evidence": "bool"})
+@measure(
+    "manifest_flag",
+    params=FlagParams,
+    fields={"done": "bool", "claimed": "bool", "has_evidence": "bool"},
+)
 def manifest_flag(package: Package, params: FlagParams, ctx: MeasureContext) -> list[Fact]:
     """Whether a step was done, with evidence. No evidence counts as not done in bureau mode."""
     provided, value = _lookup(package, params.flag)
@@ -49,13 +55,23 @@ def manifest_flag(package: Package, params: FlagParams, ctx: MeasureContext) -> 
         needs.append(f"{params.what}（清单未填写 {params.flag}）")
     elif claimed and not has_evidence:
         needs.append(params.what)
-    evidence = (Evidence(f"{MANIFEST} {params.flag}", "未填写" if not provided else str(value).lower()),)
+    evidence: tuple[Evidence, ...] = (
+        Evidence(f"{MANIFEST} {params.flag}", "未填写" if not provided else str(value).lower()),
+    )
     evidence += tuple(Evidence(f"{MANIFEST} {params.evidence}", f) for f in files)
-    return [Fact(
-        key=params.flag, subject=params.subject,
-        fields={"done": claimed and has_evidence, "claimed": claimed, "has_evidence": has_evidence},
-        evidence=evidence, needs_input=tuple(needs),
-    )]
+    return [
+        Fact(
+            key=params.flag,
+            subject=params.subject,
+            fields={
+                "done": claimed and has_evidence,
+                "claimed": claimed,
+                "has_evidence": has_evidence,
+            },
+            evidence=evidence,
+            needs_input=tuple(needs),
+        )
+    ]
 
 
 class ElementsParams(Params):
@@ -67,7 +83,9 @@ class ElementsParams(Params):
     subject: str = Field(min_length=1)  # e.g. "自评通知要素「{element}」"
 
 
-@measure("manifest_elements", params=ElementsParams, fields={"present": "bool", "element": "string"})
+@measure(
+    "manifest_elements", params=ElementsParams, fields={"present": "bool", "element": "string"}
+)
 def manifest_elements(package: Package, params: ElementsParams, ctx: MeasureContext) -> list[Fact]:
     """One fact per required element: is it in the manifest's list? An absent list is missing evidence."""
     provided, value = _lookup(package, params.source)
@@ -76,12 +94,19 @@ def manifest_elements(package: Package, params: ElementsParams, ctx: MeasureCont
     for element in params.required:
         key = norm(element)
         present = any(key in item or (item and item in key) for item in listed)
-        facts.append(Fact(
-            key=element, subject=params.subject.format(element=element),
-            fields={"present": present, "element": element},
-            evidence=(Evidence(f"{MANIFEST} {params.source}", "、".join(map(str, value or [])) or "未填写"),),
-            needs_input=() if provided else (f"{params.what}（清单未填写 {params.source}）",),
-        ))
+        facts.append(
+            Fact(
+                key=element,
+                subject=params.subject.format(element=element),
+                fields={"present": present, "element": element},
+                evidence=(
+                    Evidence(
+                        f"{MANIFEST} {params.source}", "、".join(map(str, value or [])) or "未填写"
+                    ),
+                ),
+                needs_input=() if provided else (f"{params.what}（清单未填写 {params.source}）",),
+            )
+        )
     return facts
 
 
@@ -94,19 +119,26 @@ class UnitsParams(Params):
     what: str = Field(min_length=1)
 
 
-@measure("unit_self_checks", params=UnitsParams, fields={"done": "bool", "known_kind": "bool", "kind": "string"})
+@measure(
+    "unit_self_checks",
+    params=UnitsParams,
+    fields={"done": "bool", "known_kind": "bool", "kind": "string"},
+)
 def unit_self_checks(package: Package, params: UnitsParams, ctx: MeasureContext) -> list[Fact]:
     """One fact per unit that had to self-check, plus one per required kind missing from the list."""
     units = package.dossier.units
     facts: list[Fact] = []
     if units is None:
         for kind in params.required_kinds:
-            facts.append(Fact(
-                key=f"missing:{kind}", subject=f"{kind}（清单未列出单位）",
-                fields={"done": False, "known_kind": True, "kind": kind},
-                evidence=(Evidence(f"{MANIFEST} units", "未填写"),),
-                needs_input=(f"{params.what}（清单未填写 units）",),
-            ))
+            facts.append(
+                Fact(
+                    key=f"missing:{kind}",
+                    subject=f"{kind}（清单未列出单位）",
+                    fields={"done": False, "known_kind": True, "kind": kind},
+                    evidence=(Evidence(f"{MANIFEST} units", "未填写"),),
+                    needs_input=(f"{params.what}（清单未填写 units）",),
+                )
+            )
         return facts
     for index, unit in enumerate(units):
         needs: list[str] = []
@@ -115,21 +147,36 @@ def unit_self_checks(package: Package, params: UnitsParams, ctx: MeasureContext)
             needs.append(f"{unit.name} 是否开展自查（units[{index}].self_checked）")
         elif unit.self_checked and not has_evidence:
             needs.append(f"{unit.name} 的自查佐证材料（units[{index}].evidence）")
-        evidence = (Evidence(f"{MANIFEST} units[{index}]", f"{unit.name}（{unit.kind}）self_checked={unit.self_checked}"),)
-        facts.append(Fact(
-            key=f"unit:{index}", subject=f"{unit.name}（{unit.kind}）",
-            fields={"done": unit.self_checked is True and has_evidence,
-                    "known_kind": unit.kind in params.kinds, "kind": unit.kind},
-            evidence=evidence, needs_input=tuple(needs),
-        ))
+        evidence = (
+            Evidence(
+                f"{MANIFEST} units[{index}]",
+                f"{unit.name}（{unit.kind}）self_checked={unit.self_checked}",
+            ),
+        )
+        facts.append(
+            Fact(
+                key=f"unit:{index}",
+                subject=f"{unit.name}（{unit.kind}）",
+                fields={
+                    "done": unit.self_checked is True and has_evidence,
+                    "known_kind": unit.kind in params.kinds,
+                    "kind": unit.kind,
+                },
+                evidence=evidence,
+                needs_input=tuple(needs),
+            )
+        )
     present = {u.kind for u in units}
     for kind in params.required_kinds:
         if kind not in present:
-            facts.append(Fact(
-                key=f"missing:{kind}", subject=f"{kind}（未列入自查单位清单）",
-                fields={"done": False, "known_kind": True, "kind": kind},
-                evidence=(Evidence(f"{MANIFEST} units", f"无 {kind} 单位"),),
-            ))
+            facts.append(
+                Fact(
+                    key=f"missing:{kind}",
+                    subject=f"{kind}（未列入自查单位清单）",
+                    fields={"done": False, "known_kind": True, "kind": kind},
+                    evidence=(Evidence(f"{MANIFEST} units", f"无 {kind} 单位"),),
+                )
+            )
     return facts
 
 
@@ -142,7 +189,9 @@ class SubmissionParams(Params):
     params=SubmissionParams,
     fields={"days_late": "number", "received": "bool", "deadline_known": "bool"},
 )
-def submission_timeliness(package: Package, params: SubmissionParams, ctx: MeasureContext) -> list[Fact]:
+def submission_timeliness(
+    package: Package, params: SubmissionParams, ctx: MeasureContext
+) -> list[Fact]:
     """Working days between the deadline and the day the bureau received the package."""
     dossier = package.dossier
     deadline: dt.date | None = dossier.deadline or ctx.deadline
@@ -156,14 +205,32 @@ def submission_timeliness(package: Package, params: SubmissionParams, ctx: Measu
     on = received or ctx.as_of
     late = ctx.calendar.days_late(deadline, on) if deadline else 0
     source = "manifest" if dossier.deadline else "rubric"
-    return [Fact(
-        key="submission", subject="报送自评报告",
-        fields={"days_late": Decimal(late), "received": received is not None, "deadline_known": deadline is not None},
-        evidence=(
-            Evidence(f"{MANIFEST} received_on", received.isoformat() if received else f"未填写（按 as_of {ctx.as_of.isoformat()}）"),
-            Evidence(f"{MANIFEST} deadline" if source == "manifest" else "rubric [calendar] deadline",
-                     deadline.isoformat() if deadline else "未设定"),
-        ),
-        needs_input=tuple(needs),
-        detail={"expression": f"{deadline.isoformat() if deadline else '?'} 之后至 {on.isoformat()} 共 {late} 个工作日"},
-    )]
+    return [
+        Fact(
+            key="submission",
+            subject="报送自评报告",
+            fields={
+                "days_late": Decimal(late),
+                "received": received is not None,
+                "deadline_known": deadline is not None,
+            },
+            evidence=(
+                Evidence(
+                    f"{MANIFEST} received_on",
+                    received.isoformat()
+                    if received
+                    else f"未填写（按 as_of {ctx.as_of.isoformat()}）",
+                ),
+                Evidence(
+                    f"{MANIFEST} deadline"
+                    if source == "manifest"
+                    else "rubric [calendar] deadline",
+                    deadline.isoformat() if deadline else "未设定",
+                ),
+            ),
+            needs_input=tuple(needs),
+            detail={
+                "expression": f"{deadline.isoformat() if deadline else '?'} 之后至 {on.isoformat()} 共 {late} 个工作日"
+            },
+        )
+    ]

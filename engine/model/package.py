@@ -13,8 +13,6 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 
-
-
 class _Frozen(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
 
@@ -139,7 +137,9 @@ class FundingRow(_Frozen):
     """A row of a self-evaluation table's funding block (年度资金总额, 其中：当年财政拨款, …)."""
 
     label: str
-    cells: dict[str, Cell]  # column name (年初预算数, 全年预算数, 全年执行数, 分值, 执行率, 得分) -> cell
+    cells: dict[
+        str, Cell
+    ]  # column name (年初预算数, 全年预算数, 全年执行数, 分值, 执行率, 得分) -> cell
     location: Location
 
 

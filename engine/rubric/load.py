@@ -25,8 +25,8 @@ from engine.rubric.model import (
     CompiledBand,
     CompiledRule,
     MeasureInstance,
-    RuleSetRef,
     Rubric,
+    RuleSetRef,
 )
 from engine.rubric.schema import RubricSpec, RuleSetSpec, RuleSpec
 
@@ -92,7 +92,9 @@ def load_rubric(path: Path, rules_dirs: list[Path], *, shown: str | None = None)
 
 
 class _Compiler:
-    def __init__(self, spec: RubricSpec, src: _Source, rules_dirs: list[Path], diags: list[Diagnostic]):
+    def __init__(
+        self, spec: RubricSpec, src: _Source, rules_dirs: list[Path], diags: list[Diagnostic]
+    ):
         self.spec = spec
         self.src = src
         self.rules_dirs = rules_dirs
@@ -123,8 +125,12 @@ class _Compiler:
             scopes.append(rs_spec.parameters)
             for r, rule in enumerate(rs_spec.rules):
                 compiled = self._rule(
-                    rule, rs_src, ("rules", r), [spec.parameters, rs_spec.parameters],
-                    f"{rs_spec.id}@{rs_spec.version}", clauses,
+                    rule,
+                    rs_src,
+                    ("rules", r),
+                    [spec.parameters, rs_spec.parameters],
+                    f"{rs_spec.id}@{rs_spec.version}",
+                    clauses,
                 )
                 if compiled:
                     compiled_rules.append(compiled)
@@ -143,26 +149,39 @@ class _Compiler:
                 for b, band in enumerate(clause.bands):
                     where = (*base, "bands", b)
                     self._claim(band.id, (*where, "id"), "band", src)
-                    low, high = band.range
+                    _low, high = band.range
                     if high > clause.points:
-                        self.diags.append(src.diag(
-                            (*where, "range"), "JX010",
-                            f"band {band.id} reaches {high} but clause {clause.id} has {clause.points} points",
-                        ))
+                        self.diags.append(
+                            src.diag(
+                                (*where, "range"),
+                                "JX010",
+                                f"band {band.id} reaches {high} but clause {clause.id} has {clause.points} points",
+                            )
+                        )
                     if instance is None:
                         continue
                     cond = self._cond(band.when, instance.spec.fields, src, (*where, "when"))
                     if band.scale and instance.spec.fields.get(band.scale) != "number":
-                        self.diags.append(src.diag(
-                            (*where, "scale"), "JX014", f"scale names '{band.scale}', not a number field",
-                        ))
+                        self.diags.append(
+                            src.diag(
+                                (*where, "scale"),
+                                "JX014",
+                                f"scale names '{band.scale}', not a number field",
+                            )
+                        )
                     if cond is not None:
                         line, _ = src.locator.find((*where, "id"))
-                        bands.append(CompiledBand(band, instance.tag, cond, f"{src.shown}:{line}", item, clause))
+                        bands.append(
+                            CompiledBand(
+                                band, instance.tag, cond, f"{src.shown}:{line}", item, clause
+                            )
+                        )
 
         if self.diags:
             raise RubricError(self.diags)
-        sha = _sha256([(src.shown, src.raw)] + [(r.path, Path(r.path).read_bytes()) for r in rule_sets])
+        sha = _sha256(
+            [(src.shown, src.raw)] + [(r.path, Path(r.path).read_bytes()) for r in rule_sets]
+        )
         name = f"{spec.id}@{spec.version}#{sha[:8]}"
         plan = RulesetPlan(
             name,
@@ -170,8 +189,15 @@ class _Compiler:
             + tuple(PlannedRule(b.spec.id, b.tag, b.cond) for b in bands),
         )
         return Rubric(
-            spec=spec, path=src.path, sha256=sha, source=src.text, rule_sets=tuple(rule_sets),
-            measures=self.measures, rules=tuple(compiled_rules), bands=tuple(bands), plan=plan,
+            spec=spec,
+            path=src.path,
+            sha256=sha,
+            source=src.text,
+            rule_sets=tuple(rule_sets),
+            measures=self.measures,
+            rules=tuple(compiled_rules),
+            bands=tuple(bands),
+            plan=plan,
             parameters=dict(spec.parameters),
         )
 
@@ -180,7 +206,9 @@ class _Compiler:
     def _claim(self, ident: str, where: KeyPath, what: str, src: _Source | None = None) -> None:
         src = src or self.src
         if ident in self.ids:
-            self.diags.append(src.diag(where, "JX006", f"duplicate id '{ident}' (already a {self.ids[ident]})"))
+            self.diags.append(
+                src.diag(where, "JX006", f"duplicate id '{ident}' (already a {self.ids[ident]})")
+            )
         else:
             self.ids[ident] = what
 
@@ -188,30 +216,68 @@ class _Compiler:
         spec, src = self.spec, self.src
         sections = {s.name: s for s in spec.sections}
         if sum((s.points for s in spec.sections), Decimal(0)) != spec.total:
-            self.diags.append(src.diag(("total",), "JX010", f"sections add up to {sum(s.points for s in spec.sections)}, not total {spec.total}"))
+            self.diags.append(
+                src.diag(
+                    ("total",),
+                    "JX010",
+                    f"sections add up to {sum(s.points for s in spec.sections)}, not total {spec.total}",
+                )
+            )
         for i, item in enumerate(spec.items):
             if item.section not in sections:
-                self.diags.append(src.diag(("items", i, "section"), "JX009", f"unknown section '{item.section}'", _hint(item.section, list(sections))))
+                self.diags.append(
+                    src.diag(
+                        ("items", i, "section"),
+                        "JX009",
+                        f"unknown section '{item.section}'",
+                        _hint(item.section, list(sections)),
+                    )
+                )
             clause_sum = sum((c.points for c in item.clauses), Decimal(0))
             if clause_sum != item.points:
-                self.diags.append(src.diag(("items", i, "points"), "JX010", f"item {item.id}: clauses add up to {clause_sum}, not {item.points}"))
+                self.diags.append(
+                    src.diag(
+                        ("items", i, "points"),
+                        "JX010",
+                        f"item {item.id}: clauses add up to {clause_sum}, not {item.points}",
+                    )
+                )
             for j, clause in enumerate(item.clauses):
                 if clause.cap is not None and clause.cap > clause.points:
-                    self.diags.append(src.diag(("items", i, "clauses", j, "cap"), "JX010", f"cap {clause.cap} exceeds the clause's {clause.points} points"))
+                    self.diags.append(
+                        src.diag(
+                            ("items", i, "clauses", j, "cap"),
+                            "JX010",
+                            f"cap {clause.cap} exceeds the clause's {clause.points} points",
+                        )
+                    )
         for s, section in enumerate(spec.sections):
             total = sum((it.points for it in spec.items if it.section == section.name), Decimal(0))
             if total != section.points:
-                self.diags.append(src.diag(("sections", s, "points"), "JX010", f"section {section.name}: items add up to {total}, not {section.points}"))
+                self.diags.append(
+                    src.diag(
+                        ("sections", s, "points"),
+                        "JX010",
+                        f"section {section.name}: items add up to {total}, not {section.points}",
+                    )
+                )
 
-    def _load_rule_set(self, ref: str, where: KeyPath) -> tuple[RuleSetSpec, _Source, RuleSetRef] | None:
+    def _load_rule_set(
+        self, ref: str, where: KeyPath
+    ) -> tuple[RuleSetSpec, _Source, RuleSetRef] | None:
         rs_id, _, version = ref.partition("@")
         candidates = [d / rs_id / f"{version}.toml" for d in self.rules_dirs] if version else []
         path = next((c for c in candidates if c.is_file()), None)
         if path is None:
             known = sorted(
-                f"{p.parent.name}@{p.stem}" for d in self.rules_dirs if d.is_dir() for p in d.glob("*/*.toml")
+                f"{p.parent.name}@{p.stem}"
+                for d in self.rules_dirs
+                if d.is_dir()
+                for p in d.glob("*/*.toml")
             )
-            self.diags.append(self.src.diag(where, "JX004", f"unknown rule set '{ref}'", _hint(ref, known)))
+            self.diags.append(
+                self.src.diag(where, "JX004", f"unknown rule set '{ref}'", _hint(ref, known))
+            )
             return None
         rs_src = _Source(path, _shown(path), self.diags)
         if rs_src.data is None:
@@ -222,18 +288,42 @@ class _Compiler:
             self.diags.extend(_schema_diags(rs_src, exc))
             return None
         if f"{rs_spec.id}@{rs_spec.version}" != ref:
-            self.diags.append(rs_src.diag(("id",), "JX004", f"file declares {rs_spec.id}@{rs_spec.version}, expected {ref}"))
-        return rs_spec, rs_src, RuleSetRef(rs_spec.id, rs_spec.version, str(path), hashlib.sha256(rs_src.raw).hexdigest())
+            self.diags.append(
+                rs_src.diag(
+                    ("id",),
+                    "JX004",
+                    f"file declares {rs_spec.id}@{rs_spec.version}, expected {ref}",
+                )
+            )
+        return (
+            rs_spec,
+            rs_src,
+            RuleSetRef(
+                rs_spec.id, rs_spec.version, str(path), hashlib.sha256(rs_src.raw).hexdigest()
+            ),
+        )
 
     def _rule(
-        self, rule: RuleSpec, src: _Source, where: KeyPath, scopes: list[dict[str, Any]],
-        rule_set: str, clauses: dict[str, Any],
+        self,
+        rule: RuleSpec,
+        src: _Source,
+        where: KeyPath,
+        scopes: list[dict[str, Any]],
+        rule_set: str,
+        clauses: dict[str, Any],
     ) -> CompiledRule | None:
         self._claim(rule.id, (*where, "id"), "rule", src)
         item = clause = None
         if rule.clause is not None:
             if rule.clause not in clauses:
-                self.diags.append(src.diag((*where, "clause"), "JX009", f"unknown clause '{rule.clause}'", _hint(rule.clause, list(clauses))))
+                self.diags.append(
+                    src.diag(
+                        (*where, "clause"),
+                        "JX009",
+                        f"unknown clause '{rule.clause}'",
+                        _hint(rule.clause, list(clauses)),
+                    )
+                )
             else:
                 item, clause = clauses[rule.clause]
         instance = self._measure(rule.measure, rule.params, src, where, scopes)
@@ -245,24 +335,63 @@ class _Compiler:
             for key in ("count", "share"):
                 name = getattr(rule.deduct, key)
                 if name is not None and fields.get(name) != "number":
-                    self.diags.append(src.diag((*where, "deduct", key), "JX014", f"deduct.{key} names '{name}', which is not a number field of {rule.measure}", _hint(name, list(fields))))
-            if clause is not None and rule.deduct.cap is not None and rule.deduct.cap > clause.points:
-                self.diags.append(src.diag((*where, "deduct", "cap"), "JX010", f"cap {rule.deduct.cap} exceeds clause {clause.id}'s {clause.points} points"))
-        for text, key in ((rule.reason, "reason"), (rule.finding.message if rule.finding else "", "finding")):
+                    self.diags.append(
+                        src.diag(
+                            (*where, "deduct", key),
+                            "JX014",
+                            f"deduct.{key} names '{name}', which is not a number field of {rule.measure}",
+                            _hint(name, list(fields)),
+                        )
+                    )
+            if (
+                clause is not None
+                and rule.deduct.cap is not None
+                and rule.deduct.cap > clause.points
+            ):
+                self.diags.append(
+                    src.diag(
+                        (*where, "deduct", "cap"),
+                        "JX010",
+                        f"cap {rule.deduct.cap} exceeds clause {clause.id}'s {clause.points} points",
+                    )
+                )
+        for text, key in (
+            (rule.reason, "reason"),
+            (rule.finding.message if rule.finding else "", "finding"),
+        ):
             for name in _FORMAT_FIELD.findall(text):
                 if name not in fields and name not in _TEMPLATE_EXTRAS:
-                    self.diags.append(src.diag((*where, key), "JX005", f"template names unknown field '{name}'", _hint(name, [*fields, *_TEMPLATE_EXTRAS])))
+                    self.diags.append(
+                        src.diag(
+                            (*where, key),
+                            "JX005",
+                            f"template names unknown field '{name}'",
+                            _hint(name, [*fields, *_TEMPLATE_EXTRAS]),
+                        )
+                    )
         if cond is None:
             return None
         line, _ = src.locator.find((*where, "id"))
         return CompiledRule(rule, instance.tag, cond, f"{src.shown}:{line}", rule_set, item, clause)
 
     def _measure(
-        self, kind: str, params: dict[str, Any], src: _Source, where: KeyPath, scopes: list[dict[str, Any]]
+        self,
+        kind: str,
+        params: dict[str, Any],
+        src: _Source,
+        where: KeyPath,
+        scopes: list[dict[str, Any]],
     ) -> MeasureInstance | None:
         spec = REGISTRY.get(kind)
         if spec is None:
-            self.diags.append(src.diag((*where, "measure"), "JX003", f"unknown measure kind '{kind}'", _hint(kind, list(REGISTRY))))
+            self.diags.append(
+                src.diag(
+                    (*where, "measure"),
+                    "JX003",
+                    f"unknown measure kind '{kind}'",
+                    _hint(kind, list(REGISTRY)),
+                )
+            )
             return None
         resolved: dict[str, Any] = {}
         ok = True
@@ -272,7 +401,14 @@ class _Compiler:
                 scope = next((s for s in scopes if name in s), None)
                 if scope is None:
                     known = sorted({k for s in scopes for k in s})
-                    self.diags.append(src.diag((*where, "params", key), "JX011", f"unknown parameter '${name}'", _hint(name, known)))
+                    self.diags.append(
+                        src.diag(
+                            (*where, "params", key),
+                            "JX011",
+                            f"unknown parameter '${name}'",
+                            _hint(name, known),
+                        )
+                    )
                     ok = False
                     continue
                 resolved[key] = scope[name]
@@ -285,21 +421,35 @@ class _Compiler:
         except ValidationError as exc:
             for err in exc.errors():
                 loc = (*where, "params", *err["loc"])
-                self.diags.append(src.diag(loc, "JX012", f"{kind} params: {'.'.join(map(str, err['loc']))}: {err['msg']}"))
+                self.diags.append(
+                    src.diag(
+                        loc,
+                        "JX012",
+                        f"{kind} params: {'.'.join(map(str, err['loc']))}: {err['msg']}",
+                    )
+                )
             return None
-        canonical = json.dumps(validated.model_dump(mode="json"), sort_keys=True, ensure_ascii=False)
+        canonical = json.dumps(
+            validated.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
+        )
         tag = f"{kind}#{hashlib.sha256(canonical.encode()).hexdigest()[:8]}"
         self.measures.setdefault(tag, MeasureInstance(tag, spec, validated))
         return self.measures[tag]
 
-    def _cond(self, text: str, fields: dict[str, FieldType] | Any, src: _Source, where: KeyPath) -> Any:
+    def _cond(
+        self, text: str, fields: dict[str, FieldType] | Any, src: _Source, where: KeyPath
+    ) -> Any:
         try:
             return parse_condition(text, fields)
         except ConditionError as exc:
             line, col = src.locator.find(where)
             # Point inside the string: the key, then `= "`, then the offending column.
             value_col = src.text.splitlines()[line - 1].find('"', col - 1) + 2 if src.text else col
-            self.diags.append(Diagnostic(src.shown, line, max(value_col, 1) + exc.col, exc.code, exc.message, exc.hint))
+            self.diags.append(
+                Diagnostic(
+                    src.shown, line, max(value_col, 1) + exc.col, exc.code, exc.message, exc.hint
+                )
+            )
             return None
 
 

@@ -40,7 +40,9 @@ class RubricVersion:
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in version.replace("-", ".").split("."))
+    return tuple(
+        (0, int(p)) if p.isdigit() else (1, p) for p in version.replace("-", ".").split(".")
+    )
 
 
 def discover(dirs: list[Path]) -> list[RubricVersion]:
@@ -68,7 +70,17 @@ def resolve(ref: str, dirs: list[Path], *, fiscal_year: int | None = None) -> Pa
     if not versions:
         known = sorted({f"{v.id}@{v.version}" for v in discover(dirs)})
         where = ", ".join(str(d) for d in dirs)
-        raise RubricError([Diagnostic(where, 0, 0, "JX013", f"rubric '{ref}' not found (known: {', '.join(known) or 'none'})")])
+        raise RubricError(
+            [
+                Diagnostic(
+                    where,
+                    0,
+                    0,
+                    "JX013",
+                    f"rubric '{ref}' not found (known: {', '.join(known) or 'none'})",
+                )
+            ]
+        )
     return max(versions, key=lambda v: _version_key(v.version)).path
 
 

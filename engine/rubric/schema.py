@@ -34,9 +34,9 @@ class DeductSpec(_Spec):
         if len(kinds) != 1:
             raise ValueError("deduct needs exactly one of points, per_unit, proportional")
         if self.per_unit is not None and not self.count:
-            raise ValueError("deduct.per_unit needs count = \"<field>\"")
+            raise ValueError('deduct.per_unit needs count = "<field>"')
         if self.proportional is not None and not self.share:
-            raise ValueError("deduct.proportional needs share = \"<field>\"")
+            raise ValueError('deduct.proportional needs share = "<field>"')
         return self
 
     @property
@@ -86,7 +86,9 @@ class BandSpec(_Spec):
     range: tuple[Decimal, Decimal]
     when: str
     auto: Decimal | Literal["min", "mid", "max"] | None = None
-    scale: str | None = None  # a share field in [0, 1]: auto score = clause points x share, kept in range
+    scale: str | None = (
+        None  # a share field in [0, 1]: auto score = clause points x share, kept in range
+    )
 
     @model_validator(mode="after")
     def _ordered(self) -> BandSpec:

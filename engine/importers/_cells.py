@@ -1,0 +1,53 @@
+"""Text and number normalisation shared by the importers."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from decimal import Decimal, InvalidOperation
+
+from engine.model.package import Cell, Location
+
+# A plain figure only: optional sign, digits with optional thousands commas, optional
+# decimals, optional percent. ASCII digits only (after NFKC), so Decimal never sees
+# other scripts' digits and "新增5个" is not a figure.
+_NUMBER = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?%?")
+
+
+def normalize_text(s: str) -> str:
+    """NFKC, strip every line (U+3000 included) and join wrapped lines with "".
+
+    Word wraps Chinese text inside a cell at arbitrary characters, so a line break inside a
+    cell is not a word boundary: "年度预\\n算申请" -> "年度预算申请".
+    """
+    text = unicodedata.normalize("NFKC", s)
+    return "".join(part.strip() for part in text.replace("\r", "").split("\n")).strip()
+
+
+def parse_number(text: str) -> tuple[Decimal | None, bool]:
+    """(figure, is_percent) of a cell holding only a figure; (None, False) otherwise.
+
+    "92.86%" -> (92.86, True); "1,157.5" -> (1157.5, False); "——", "/", "不适用", "" -> None.
+    """
+    value = normalize_text(text).replace(" ", "")
+    if not _NUMBER.fullmatch(value):
+        return None, False
+    percent = value.endswith("%")
+    digits = value.rstrip("%").replace(",", "")
+    try:
+        return Decimal(digits), percent
+    except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
+        return None, False
+
+
+def make_cell(raw: str, location: Location) -> Cell:
+    """A Cell from raw cell text: normalised text, the raw text and its figure if any."""
+    number, percent = parse_number(raw)
+    return Cell(
+        text=normalize_text(raw), raw=raw, number=number, percent=percent, location=location
+    )
+
+
+def empty_cell(location: Location) -> Cell:
+    """A cell that the layout implies but the document left out (merged or missing)."""
+    return Cell(text="", raw="", location=location)

@@ -1,0 +1,120 @@
+"""The layout's keywords normalised and its patterns compiled, once per import."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+from engine.importers._cells import normalize_text
+from engine.importers._layout import TextLayout
+from engine.model.package import ImportWarning, Location
+
+TableKind = Literal["rubric", "basic_data", "department", "project"]
+
+
+def _norm(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(w for w in (normalize_text(word) for word in words) if w)
+
+
+def strip_colon(text: str) -> str:
+    """A label without its trailing colon ("项目支出:" -> "项目支出")."""
+    return text.rstrip(": ").strip()
+
+
+@dataclass
+class Context:
+    """Normalised keywords, compiled patterns, the document name and the warnings so far."""
+
+    layout: TextLayout
+    document: str
+    titles: tuple[tuple[TableKind, tuple[str, ...]], ...]
+    attachment_re: re.Pattern[str]
+    section_labels: tuple[str, ...]
+    note_prefixes: tuple[str, ...]
+    signature_prefixes: tuple[str, ...]
+    date_re: re.Pattern[str]
+    warnings: list[ImportWarning] = field(default_factory=list)
+
+    @classmethod
+    def build(cls, layout: TextLayout, document: str) -> Context:
+        tables = layout.tables
+        return cls(
+            layout=layout,
+            document=document,
+            titles=(
+                ("rubric", _norm(tables.rubric_titles)),
+                ("basic_data", _norm(tables.basic_data_titles)),
+                ("department", _norm(tables.department_titles)),
+                ("project", _norm(tables.project_titles)),
+            ),
+            attachment_re=re.compile(tables.attachment_label_pattern),
+            section_labels=_norm(tables.section_labels),
+            note_prefixes=_norm(layout.lines.note_prefixes),
+            signature_prefixes=_norm(layout.lines.signature_prefixes),
+            date_re=re.compile(layout.lines.date_pattern),
+        )
+
+    # --- classification of lines ---------------------------------------------------------
+
+    def title_kind(self, text: str) -> TableKind | None:
+        """The table kind whose title keyword occurs in normalised `text` (rubric first)."""
+        for kind, words in self.titles:
+            if any(word in text for word in words):
+                return kind
+        return None
+
+    def title_keyword(self, kind: TableKind) -> str:
+        """The first title keyword of a kind: the table's name when it has no title."""
+        for each, words in self.titles:
+            if each == kind and words:
+                return words[0]
+        return kind
+
+    def is_attachment_label(self, text: str) -> bool:
+        return bool(self.attachment_re.match(text))
+
+    def is_note(self, text: str) -> bool:
+        return text.startswith(self.note_prefixes) if self.note_prefixes else False
+
+    def is_signature(self, text: str) -> bool:
+        return text.startswith(self.signature_prefixes) if self.signature_prefixes else False
+
+    def is_date(self, text: str) -> bool:
+        return bool(self.date_re.match(text))
+
+    def stops_table(self, line: str) -> bool:
+        """A non-tab line that cannot be cell text: a title, attachment label, note, signature."""
+        text = normalize_text(line)
+        return bool(text) and (
+            self.title_kind(text) is not None
+            or self.is_attachment_label(text)
+            or self.is_note(text)
+            or self.is_signature(text)
+            or self.is_date(text)
+        )
+
+    # --- output helpers ------------------------------------------------------------------
+
+    def loc(
+        self,
+        *,
+        line: int | None,
+        table: str | None = None,
+        row: str | None = None,
+        column: str | None = None,
+        section: str | None = None,
+    ) -> Location:
+        return Location(
+            document=self.document,
+            table=table or None,
+            row=row or None,
+            column=column or None,
+            section=section or None,
+            line=line,
+        )
+
+    def warn(self, code: str, message: str, location: Location, text: str = "") -> None:
+        self.warnings.append(
+            ImportWarning(code=code, message=message, location=location, text=text)
+        )

@@ -1,0 +1,177 @@
+"""TextLayout: the keywords and patterns of the text layout, loaded from rules/layout/*.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+_DEFAULT_LAYOUT = Path(__file__).resolve().parents[2] / "rules" / "layout" / "2024.1.toml"
+
+
+class _Layout(BaseModel):
+    # Not strict: TOML arrays arrive as lists and become tuples, which keeps the model hashable.
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+def _check_regex(value: str) -> str:
+    try:
+        re.compile(value)
+    except re.error as exc:
+        raise ValueError(f"invalid regular expression {value!r}: {exc}") from exc
+    return value
+
+
+class TablesLayout(_Layout):
+    """How tables are recognised by their titles."""
+
+    rubric_titles: tuple[str, ...]
+    basic_data_titles: tuple[str, ...]
+    department_titles: tuple[str, ...]
+    project_titles: tuple[str, ...]
+    attachment_label_pattern: str
+    max_title_lines: int = Field(ge=1)
+    section_labels: tuple[str, ...] = ()
+
+    @field_validator("attachment_label_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class BasicDataLayout(_Layout):
+    """Keywords of the 基础数据表."""
+
+    block_titles: tuple[str, ...]
+    column_keywords: tuple[str, ...]
+    text_rows: tuple[str, ...] = ()
+    text_row_min_length: int = Field(default=20, ge=1)
+    qizhong_prefix: str
+    number_pattern: str
+
+    @field_validator("number_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class FundingLayout(_Layout):
+    """Keywords of the funding block of a self-evaluation table."""
+
+    columns: tuple[str, ...]
+    header_min_matches: int = Field(ge=1)
+    row_labels: tuple[str, ...]
+    income_marker: str
+    spending_marker: str
+    qizhong_prefix: str
+    split_pattern: str
+
+    @field_validator("split_pattern")
+    @classmethod
+    def _split_groups(cls, value: str) -> str:
+        pattern = re.compile(_check_regex(value))
+        if not {"label", "amount"} <= set(pattern.groupindex):
+            raise ValueError("split_pattern needs the named groups 'label' and 'amount'")
+        return value
+
+
+class GoalLayout(_Layout):
+    """Cells of the 年度总体目标 header row."""
+
+    marker: str
+    expected: str
+    actual: str
+
+
+class IndicatorLayout(_Layout):
+    """Header keywords of the indicator block."""
+
+    level1: str
+    level2: str
+    level3: str
+    target: str
+    actual: str
+    points: str
+    score: str
+    deviation: str
+    header_min_matches: int = Field(ge=1)
+    level1_points_pattern: str
+    total_marker: str
+
+    @field_validator("level1_points_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class SelfEvalLayout(_Layout):
+    """Keywords of the department and project self-evaluation tables."""
+
+    header_fields: tuple[str, ...]
+    department_name_fields: tuple[str, ...]
+    project_name_fields: tuple[str, ...]
+    funding: FundingLayout
+    goal: GoalLayout
+    indicators: IndicatorLayout
+
+
+class LinesLayout(_Layout):
+    """Non-table lines outside the report: notes, signature, date."""
+
+    note_prefixes: tuple[str, ...]
+    signature_prefixes: tuple[str, ...]
+    date_pattern: str
+
+    @field_validator("date_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class HeadingPattern(_Layout):
+    """A report heading pattern and the section level it gives."""
+
+    pattern: str
+    level: int = Field(ge=1)
+
+    @field_validator("pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
+
+
+class ReportLayout(_Layout):
+    """How the report title and its section headings are recognised."""
+
+    title_keywords: tuple[str, ...]
+    max_title_length: int = Field(ge=1)
+    max_heading_length: int = Field(default=40, ge=1)
+    heading_forbidden_endings: tuple[str, ...] = ("。",)
+    headings: tuple[HeadingPattern, ...]
+
+
+class TextLayout(_Layout):
+    """Everything the text importer needs to know about the layout; no keyword lives in Python."""
+
+    version: str
+    tables: TablesLayout
+    basic_data: BasicDataLayout
+    self_eval: SelfEvalLayout
+    lines: LinesLayout
+    report: ReportLayout
+
+
+def load_layout(path: Path) -> TextLayout:
+    """Read and validate a layout TOML file."""
+    with path.open("rb") as handle:
+        data = tomllib.load(handle)
+    return TextLayout.model_validate(data)
+
+
+@lru_cache(maxsize=1)
+def default_layout() -> TextLayout:
+    """The repository's rules/layout/2024.1.toml."""
+    return load_layout(_DEFAULT_LAYOUT)
