@@ -141,18 +141,18 @@ class _Assembler:
             self.matched.setdefault(rule_id, []).append(records[index])
         self.items = {item.id: _ItemState(item) for item in rubric.spec.items}
         self.findings: list[dict[str, Any]] = []
+        self.finding_ids: dict[int, list[str]] = {}  # fact index -> ids of its findings
 
     def report(self) -> dict[str, Any]:
+        # Findings first, so a deduction can cite the findings recorded on the same fact.
         for rule in self.rubric.rules:
-            for record in self.matched.get(rule.spec.id, []):
-                if (
-                    rule.spec.deduct is not None
-                    and rule.item is not None
-                    and rule.clause is not None
-                ):
-                    self._deduct(rule, record)
-                if rule.spec.finding is not None:
+            if rule.spec.finding is not None:
+                for record in self.matched.get(rule.spec.id, []):
                     self._finding(rule, record)
+        for rule in self.rubric.rules:
+            if rule.spec.deduct is not None:
+                for record in self.matched.get(rule.spec.id, []):
+                    self._deduct(rule, record)
         for clause_bands in self._bands_by_clause().values():
             self._assess(clause_bands)
         return self._render()
@@ -188,6 +188,7 @@ class _Assembler:
             "subject": record.fact.subject,
             "evidence": [{"location": e.location, "value": e.value} for e in record.fact.evidence],
             "source": rule.source,
+            "findings": self.finding_ids.get(record.index, []),
         }
         if points < q2(raw):
             entry["capped"] = {"computed": q2(raw), "clause_cap": cap}
@@ -197,8 +198,11 @@ class _Assembler:
         assert rule.spec.finding is not None
         detail = record.fact.detail
         evidence = record.fact.evidence
+        finding_id = f"F{len(self.findings) + 1}"
+        self.finding_ids.setdefault(record.index, []).append(finding_id)
         self.findings.append(
             {
+                "id": finding_id,
                 "rule": rule.spec.id,
                 "severity": rule.spec.finding.severity,
                 "message": _fill(rule.spec.finding.message, record),
@@ -285,6 +289,7 @@ class _Assembler:
                         {"location": e.location, "value": e.value} for e in record.fact.evidence
                     ],
                     "source": chosen.source,
+                    "findings": self.finding_ids.get(record.index, []),
                 }
             )
 

@@ -8,11 +8,20 @@ from decimal import Decimal
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.decimals import q2
-from engine.measures.base import Evidence, Fact, FieldType, FieldValue, MeasureContext, Params, measure
+from engine.measures.base import (
+    Evidence,
+    Fact,
+    FieldType,
+    FieldValue,
+    MeasureContext,
+    Params,
+    measure,
+)
 from engine.measures.text import contains_any, norm, same_name
 from engine.model import Package, ReportSection
 
 _DIGIT = re.compile(r"\d")
+_TRAILING_NOTE = re.compile(r"[(（][^()（）]*[)）]$")
 
 
 class NamedKeywords(BaseModel):
@@ -149,7 +158,9 @@ def _projects(
             amount = cell.number if cell is not None else None
             if params.exempt_zero_amount and (amount is None or amount == 0):
                 continue
-            out.append((row.name, cell.text if cell else "", row.location.render()))
+            # "市级专项资金（一个专项一行）": the bracketed note is the form's instruction, not the name.
+            name = _TRAILING_NOTE.sub("", row.name) or row.name
+            out.append((name, cell.text if cell else "", row.location.render()))
     return out
 
 

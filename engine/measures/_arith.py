@@ -1,0 +1,133 @@
+"""Helpers shared by the table measures: amounts, row lookup, arithmetic written out, evidence.
+
+Nothing here knows a row name, a column name or a threshold: callers pass them from parameters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
+
+from engine.decimals import plain, q2
+from engine.measures.base import Evidence
+from engine.measures.quantity import QuantityVocabulary, load_vocabulary
+from engine.measures.text import norm
+from engine.model import Cell, DataRow, IndicatorRow, Package, SelfEvalTable
+
+ZERO = Decimal(0)
+BLANK = "（空）"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+SHARE_STEP = Decimal("0.0001")
+
+
+def amount(cell: Cell | None) -> Decimal | None:
+    """The figure a cell states, or None when it is blank or not a plain figure."""
+    return None if cell is None else cell.number
+
+
+def shown(cell: Cell | None) -> str:
+    """A term as written in an expression: the figure, （空） for a blank, the text otherwise."""
+    if cell is None or not cell.text.strip():
+        return BLANK
+    if cell.number is not None:
+        return plain(cell.number)
+    return f"「{cell.text}」"
+
+
+def show_number(value: Decimal | None) -> str:
+    """A computed figure, or （空）."""
+    return BLANK if value is None else plain(value)
+
+
+def total(values: Iterable[Decimal | None]) -> Decimal:
+    """Σ with blanks counted as 0."""
+    return sum((v for v in values if v is not None), ZERO)
+
+
+def sum_expression(terms: Sequence[str], result: Decimal, stated: str, holds: bool) -> str:
+    """`a + b + c = s ≠ t` (or `= t` when it holds); no terms reads as （无明细）."""
+    left = " + ".join(terms) if terms else "（无明细）"
+    return f"{left} = {plain(result)} {'=' if holds else '≠'} {stated}"
+
+
+def close(a: Decimal | None, b: Decimal | None, tolerance: Decimal) -> bool:
+    """Both present and within tolerance."""
+    return a is not None and b is not None and abs(a - b) <= tolerance
+
+
+def ratio(part: int, whole: int) -> Decimal:
+    """part / whole to 4 places; 0 when there is nothing to count."""
+    if whole == 0:
+        return ZERO
+    return q2(Decimal(part) / Decimal(whole), SHARE_STEP)
+
+
+def cell_evidence(*cells: Cell | None) -> tuple[Evidence, ...]:
+    """Evidence for each cell given (blank cells included: the blank is the evidence)."""
+    return tuple(Evidence.at(c.location, c.text or BLANK) for c in cells if c is not None)
+
+
+def is_marker(text: str, markers: Sequence[str]) -> bool:
+    """The text is one of the markers ("不适用", "—" …), after normalising."""
+    value = norm(text)
+    return bool(value) and any(value == norm(m) for m in markers)
+
+
+def is_na_row(row: IndicatorRow, markers: Sequence[str]) -> bool:
+    """An indicator row marked 不适用 / "—": left out of sums, counts and scoring."""
+    return any(is_marker(c, markers) for c in (row.level3, row.target.text, row.points.text))
+
+
+def name_matches(name: str, key: str) -> bool:
+    """A row name is the template row `key`: equal, or starts with it ("市级专项资金(一个专项一行)")."""
+    a, b = norm(name), norm(key)
+    return bool(a and b) and (a == b or a.startswith(b))
+
+
+def find_row(rows: Sequence[DataRow], key: str) -> int | None:
+    """Index of the row named `key`: an exact name first, else one that starts with it."""
+    exact = [i for i, r in enumerate(rows) if norm(r.name) == norm(key)]
+    if exact:
+        return exact[0]
+    loose = [i for i, r in enumerate(rows) if name_matches(r.name, key)]
+    return loose[0] if loose else None
+
+
+def column_index(columns: Sequence[str], key: str) -> int | None:
+    """Index of the first column whose name contains `key`."""
+    k = norm(key)
+    return next((i for i, c in enumerate(columns) if k and k in norm(c)), None)
+
+
+def row_cell(row: DataRow, index: int) -> Cell | None:
+    """The row's cell in column `index`, if the row has one."""
+    return row.cells[index] if index < len(row.cells) else None
+
+
+def table_label(table: SelfEvalTable) -> str:
+    """How a table is named in findings (the importer's table name, with the project's name)."""
+    return table.location.table or table.title
+
+
+def select_tables(package: Package, which: str) -> list[SelfEvalTable]:
+    """all | department | projects, in package order."""
+    tables: list[SelfEvalTable] = []
+    if which in ("all", "department") and package.department_table is not None:
+        tables.append(package.department_table)
+    if which in ("all", "projects"):
+        tables.extend(package.project_tables)
+    return tables
+
+
+def funding_total_row(table: SelfEvalTable, label: str) -> int | None:
+    """Index of the funding block's total row (年度资金总额)."""
+    return next((i for i, r in enumerate(table.funding) if name_matches(r.label, label)), None)
+
+
+@lru_cache(maxsize=8)
+def vocabulary(path: str) -> QuantityVocabulary:
+    """The parsing vocabulary; a relative path is taken from the repository root."""
+    p = Path(path)
+    return load_vocabulary(p if p.is_absolute() else REPO_ROOT / p)
