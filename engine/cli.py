@@ -16,7 +16,7 @@ from engine.diagnostics import CalendarError, PackageError, RubricError
 from engine.dossier import load_package
 from engine.evaluate import Evaluator, render_json
 from engine.rubric.load import load_rubric
-from engine.rubric.registry import discover, resolve, rubric_dirs, rules_dirs
+from engine.rubric.registry import default_for_year, discover, resolve, rubric_dirs, rules_dirs
 from engine.sheet import render_sheet
 
 EXIT_INPUT = 2  # bad dossier, rubric or option
@@ -55,6 +55,48 @@ def _parser() -> argparse.ArgumentParser:
     compile_.add_argument("ref", help="ID[@VERSION]")
     compile_.add_argument("--rubrics")
     compile_.add_argument("--rules")
+
+    lint = rsub.add_parser(
+        "lint", help="check every rubric, rule set and data file; file:line:col diagnostics"
+    )
+    lint.add_argument(
+        "dirs",
+        nargs="*",
+        type=Path,
+        help="folders of <id>/<version>.toml (default: rubrics/ and rules/)",
+    )
+    lint.add_argument("--rules")
+
+    test = rsub.add_parser("test", help="run the case suites beside each rubric")
+    test.add_argument(
+        "dirs", nargs="*", type=Path, help="rubric folders (default: the bundled rubrics/)"
+    )
+    test.add_argument("--rules")
+    test.add_argument("--backend", choices=["durable", "python"], default="durable")
+
+    diff = rsub.add_parser(
+        "diff", help="what a rubric change does: rule changes, then re-scored packages"
+    )
+    diff.add_argument("old", help="ID@VERSION")
+    diff.add_argument("new", help="ID@VERSION")
+    diff.add_argument(
+        "--corpus", type=Path, help="a folder of dossiers (**/dossier*.toml) to re-score"
+    )
+    diff.add_argument("--rubrics")
+    diff.add_argument("--rules")
+    diff.add_argument("--format", choices=["table", "json"], default="table")
+    diff.add_argument("--backend", choices=["durable", "python"], default="durable")
+    diff.add_argument("--as-of", type=dt.date.fromisoformat)
+
+    publish = rsub.add_parser(
+        "publish", help="record a version's sha256 in the lock file (immutable after)"
+    )
+    publish.add_argument("file", type=Path)
+
+    schema = rsub.add_parser(
+        "schema", help="regenerate the JSON Schemas in schema/ (or --check them)"
+    )
+    schema.add_argument("--check", action="store_true")
     return parser
 
 
@@ -72,17 +114,16 @@ def _score(args: argparse.Namespace) -> int:
     package = load_package(args.dossier)
     dirs = rubric_dirs(args.rubrics)
     dossier = package.dossier
-    ref = args.rubric
+    ref = args.rubric or default_for_year(dirs, dossier.fiscal_year)
     if ref is None:
-        ids = sorted({v.id for v in discover(dirs) if dossier.fiscal_year in v.fiscal_years})
-        if len(ids) != 1:
-            choice = ", ".join(ids) or "none"
-            print(
-                f"jixiao: {args.dossier}: choose a rubric with --rubric (covering FY{dossier.fiscal_year}: {choice})",
-                file=sys.stderr,
-            )
-            return EXIT_INPUT
-        ref = ids[0]
+        covering = ", ".join(
+            sorted({v.id for v in discover(dirs) if dossier.fiscal_year in v.fiscal_years})
+        )
+        print(
+            f"jixiao: {args.dossier}: choose a rubric with --rubric (FY{dossier.fiscal_year}: {covering or 'none'})",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     rubric = load_rubric(
         resolve(ref, dirs, fiscal_year=dossier.fiscal_year), rules_dirs(args.rules)
     )
@@ -115,13 +156,145 @@ def _compile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _lint(args: argparse.Namespace) -> int:
+    from engine.rubric.lint import lint_tree
+
+    dirs = args.dirs or [*rubric_dirs(None), *rules_dirs(None)]
+    diags, files = lint_tree(dirs, rules_dirs(args.rules))
+    for diag in diags:
+        print(diag.render())
+    print(f"{files} files checked, {len(diags)} problems", file=sys.stderr)
+    return EXIT_INPUT if diags else 0
+
+
+def _test(args: argparse.Namespace) -> int:
+    from engine.casesuite import load_suite, run_case, suite_files
+
+    failed = total = 0
+    backend = _backend(args.backend)
+    for base in args.dirs or rubric_dirs(None):
+        folders = (
+            [base] if (base / "tests").is_dir() else sorted(p for p in base.iterdir() if p.is_dir())
+        )
+        for folder in folders:
+            for path in suite_files(folder):
+                suite = load_suite(path)
+                rubric = load_rubric(resolve(suite.rubric, [folder.parent]), rules_dirs(args.rules))
+                for case in suite.cases:
+                    result = run_case(path, suite, case, rubric, backend)
+                    total += 1
+                    failed += not result.ok
+                    print(
+                        f"{'ok  ' if result.ok else 'FAIL'} {folder.name}/{path.name}: {case.name}"
+                    )
+                    for problem in result.problems:
+                        print(f"       {problem}")
+    print(f"{total - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _diff(args: argparse.Namespace) -> int:
+    from engine.rubric.diff import load_corpus, rescore, rule_changes, summary
+
+    dirs, rules = rubric_dirs(args.rubrics), rules_dirs(args.rules)
+    old = load_rubric(resolve(args.old, dirs), rules)
+    new = load_rubric(resolve(args.new, dirs), rules)
+    changes = rule_changes(old, new)
+    deltas = []
+    if args.corpus:
+        corpus = load_corpus(args.corpus)
+        backend = _backend(args.backend)
+        if args.format == "table" and sys.stderr.isatty():
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                task = bar.add_task("re-scoring", total=len(corpus))
+                deltas = rescore(
+                    old, new, corpus, backend, as_of=args.as_of, progress=lambda: bar.advance(task)
+                )
+        else:
+            deltas = rescore(old, new, corpus, backend, as_of=args.as_of)
+    if args.format == "json":
+        out = {
+            "old": {"ref": old.ref, "sha256": old.sha256},
+            "new": {"ref": new.ref, "sha256": new.sha256},
+            "changes": [vars(c) for c in changes],
+            "packages": [
+                {
+                    "package": d.package,
+                    "department": d.department,
+                    "old": d.old,
+                    "new": d.new,
+                    "delta": d.delta,
+                    "causes": d.causes,
+                }
+                for d in deltas
+            ],
+            "summary": summary(deltas) if args.corpus else None,
+        }
+        sys.stdout.write(render_json(out))
+        return 0
+    print(f"{old.ref} → {new.ref}")
+    print(f"规则变化（{len(changes)}）")
+    for c in changes:
+        shown = f"{c.old} → {c.new}" if c.kind == "changed" else (c.new or c.old)
+        print(f"  {c.kind:8s} {c.what:10s} {c.ident}  {shown}")
+    if args.corpus:
+        print(f"重新评分（{len(deltas)} 个包）")
+        for d in deltas:
+            causes = (
+                "；".join(f"{c['rule']} −{c['old']} → −{c['new']}" for c in d.causes) or "无变化"
+            )
+            print(f"  {d.package}  {d.department}  {d.old} → {d.new}  Δ {d.delta:+}  {causes}")
+        s = summary(deltas)
+        print(
+            f"合计：{s['packages']} 个包，{s['changed']} 个有变化，平均 Δ {s['mean_delta']:+}，"
+            f"最小 Δ {s['min_delta']:+}，最大 Δ {s['max_delta']:+}"
+        )
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from engine.rubric.lint import publish
+
+    print(publish(args.file))
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    from engine.rubric.lint import SCHEMA_DIR, schemas, write_schemas
+
+    if args.check:
+        stale = [
+            n
+            for n, text in schemas().items()
+            if not (SCHEMA_DIR / n).is_file() or (SCHEMA_DIR / n).read_text("utf-8") != text
+        ]
+        for name in stale:
+            print(f"schema/{name}: out of date: run `jixiao rubric schema`", file=sys.stderr)
+        return 1 if stale else 0
+    for path in write_schemas():
+        print(path)
+    return 0
+
+
+_RUBRIC_COMMANDS = {
+    "compile": _compile,
+    "lint": _lint,
+    "test": _test,
+    "diff": _diff,
+    "publish": _publish,
+    "schema": _schema,
+}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `jixiao` console script."""
     args = _parser().parse_args(argv)
     try:
         if args.command == "score":
             return _score(args)
-        return _compile(args)
+        return _RUBRIC_COMMANDS[args.rubric_command](args)
     except RubricError as exc:
         for diag in exc.diagnostics:
             print(diag.render(), file=sys.stderr)

@@ -73,49 +73,36 @@ def read_manifest(path: Path) -> Dossier:
 def load_package(path: Path) -> Package:
     """The manifest at `path` and its documents (relative to it), parsed into a Package."""
     dossier = read_manifest(path)
-    documents = [(name, path.parent / name) for name in dossier.documents]
-    return assemble(dossier, [(name, _read_document(name, doc)) for name, doc in documents])
+    return assemble(
+        dossier, [(name, _read_document(path.parent / name)) for name in dossier.documents]
+    )
 
 
-def _read_document(name: str, path: Path) -> str:
-    if path.suffix.lower() != ".txt":
-        raise PackageError(
-            name,
-            [
-                PackageProblem(
-                    "documents",
-                    "不支持的文档类型（目前支持 .txt）",
-                    f"unsupported document type {path.suffix!r} (supported: .txt)",
-                )
-            ],
-        )
+def _read_document(path: Path) -> bytes:
     try:
-        return path.read_text("utf-8")
+        return path.read_bytes()
     except FileNotFoundError:
         raise PackageError(
             str(path), [PackageProblem("documents", "找不到文档", "document not found")]
         ) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except OSError as exc:
         raise PackageError(
-            str(path),
-            [
-                PackageProblem(
-                    "documents", "无法读取文档（需为 UTF-8 文本）", f"cannot read document: {exc}"
-                )
-            ],
+            str(path), [PackageProblem("documents", "无法读取文档", f"cannot read document: {exc}")]
         ) from None
 
 
-def assemble(dossier: Dossier, documents: list[tuple[str, str]]) -> Package:
-    """Parse each document's text and merge them into one package, in the manifest's order."""
-    from engine.importers.text import default_layout, import_text
+def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Package:
+    """Parse each document and merge them into one package, in the manifest's order.
 
-    layout = default_layout()
+    A document is given as bytes (any supported type) or, for text documents, as str.
+    """
+    from engine.importers.dispatch import import_document
+
     basic = department = report = None
     projects = []
     warnings = []
-    for name, text in documents:
-        imported = import_text(text, document=name, layout=layout)
+    for name, data in documents:
+        imported = import_document(name, data.encode("utf-8") if isinstance(data, str) else data)
         basic = basic or imported.basic_data
         department = department or imported.department_table
         report = report or imported.report

@@ -40,7 +40,8 @@ def render_sheet(report: dict[str, Any]) -> str:
             + ("  （自动评估，待复核）" if item["assessment"]["mode"] == "auto" else "")
         )
         for d in item["deductions"]:
-            lines.append(f"    −{_num(d['points'])}  [{d['rule']}] {d['reason']}")
+            capped = "（已达本条扣分上限）" if "capped" in d else ""
+            lines.append(f"    −{_num(d['points'])}{capped}  [{d['rule']}] {d['reason']}")
             if d["evidence"]:
                 first = d["evidence"][0]
                 lines.append(f"           证据：{first['location']}  {first['value']}")

@@ -88,7 +88,70 @@ def load_rubric(path: Path, rules_dirs: list[Path], *, shown: str | None = None)
         spec = RubricSpec.model_validate(src.data)
     except ValidationError as exc:
         raise RubricError(diags + _schema_diags(src, exc)) from None
+    diags.extend(check_published(path, src.shown, spec.id, spec.version, src.raw))
     return _Compiler(spec, src, rules_dirs, diags).compile()
+
+
+LOCK_FILE = "published.lock"
+
+
+def read_lock(lock: Path) -> dict[tuple[str, str], str]:
+    """(id, version) -> sha256 of every published version recorded in a lock file."""
+    if not lock.is_file():
+        return {}
+    data = tomllib.loads(lock.read_text("utf-8"))
+    return {(e["id"], e["version"]): e["sha256"] for e in data.get("published", [])}
+
+
+def check_published(
+    path: Path, shown: str, ident: str, version: str, raw: bytes
+) -> list[Diagnostic]:
+    """A published (id, version) is immutable: its file must still hash to the locked sha256.
+
+    The lock file sits at the top of the folder tree (`rubrics/published.lock`,
+    `rules/published.lock`), one level above the `<id>/<version>.toml` files.
+    """
+    locked = read_lock(path.parent.parent / LOCK_FILE).get((ident, version))
+    actual = hashlib.sha256(raw).hexdigest()
+    if locked is None or locked == actual:
+        return []
+    return [
+        Diagnostic(
+            shown,
+            1,
+            1,
+            "JX016",
+            f"{ident}@{version} is published (sha256 {locked[:12]}…) and this file differs "
+            f"({actual[:12]}…)",
+            "copy it to a new version instead of editing a published one",
+        )
+    ]
+
+
+def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
+    """Every problem in a rule set file on its own: schema, measures, conditions, parameters."""
+    diags: list[Diagnostic] = []
+    src = _Source(path, shown or _shown(path), diags)
+    if src.data is None:
+        return diags
+    try:
+        spec = RuleSetSpec.model_validate(src.data)
+    except ValidationError as exc:
+        return diags + _schema_diags(src, exc)
+    diags.extend(check_published(path, src.shown, spec.id, spec.version, src.raw))
+    if (path.parent.name, path.stem) != (spec.id, spec.version):
+        diags.append(
+            src.diag(
+                ("id",),
+                "JX004",
+                f"file declares {spec.id}@{spec.version} but lives at {path.parent.name}/{path.stem}.toml",
+            )
+        )
+    empty = RubricSpec(id="lint", version="0", title="", total=Decimal(0), sections=[], items=[])
+    compiler = _Compiler(empty, src, [], diags)
+    for r, rule in enumerate(spec.rules):
+        compiler._rule(rule, src, ("rules", r), [spec.parameters], f"{spec.id}@{spec.version}", {})
+    return diags
 
 
 class _Compiler:
@@ -106,8 +169,8 @@ class _Compiler:
         spec, src = self.spec, self.src
         self._check_arithmetic()
         clauses = {c.id: (item, c) for item in spec.items for c in item.clauses}
-        for item in spec.items:
-            self._claim(item.id, ("items",), "item")
+        for i, item in enumerate(spec.items):
+            self._claim(item.id, ("items", i, "id"), "item")
         for i, item in enumerate(spec.items):
             for j, clause in enumerate(item.clauses):
                 self._claim(clause.id, ("items", i, "clauses", j, "id"), "clause")
@@ -287,6 +350,9 @@ class _Compiler:
         except ValidationError as exc:
             self.diags.extend(_schema_diags(rs_src, exc))
             return None
+        self.diags.extend(
+            check_published(path, rs_src.shown, rs_spec.id, rs_spec.version, rs_src.raw)
+        )
         if f"{rs_spec.id}@{rs_spec.version}" != ref:
             self.diags.append(
                 rs_src.diag(

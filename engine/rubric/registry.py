@@ -37,6 +37,7 @@ class RubricVersion:
     version: str
     path: Path
     fiscal_years: tuple[int, ...]
+    default: bool = False
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -55,8 +56,21 @@ def discover(dirs: list[Path]) -> list[RubricVersion]:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 data = {}
             years = tuple(y for y in data.get("fiscal_years", []) if isinstance(y, int))
-            found.append(RubricVersion(path.parent.name, path.stem, path, years))
+            found.append(
+                RubricVersion(path.parent.name, path.stem, path, years, data.get("default") is True)
+            )
     return found
+
+
+def default_for_year(dirs: list[Path], fiscal_year: int) -> str | None:
+    """The rubric id for a package that names none: the only one covering its year, else the
+    only one marked `default = true` among those. None when that is ambiguous."""
+    covering = [v for v in discover(dirs) if fiscal_year in v.fiscal_years]
+    ids = sorted({v.id for v in covering})
+    if len(ids) == 1:
+        return ids[0]
+    defaults = sorted({v.id for v in covering if v.default})
+    return defaults[0] if len(defaults) == 1 else None
 
 
 def resolve(ref: str, dirs: list[Path], *, fiscal_year: int | None = None) -> Path:

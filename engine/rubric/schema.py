@@ -158,13 +158,14 @@ class AssessmentSpec(_Spec):
 class RubricSpec(_Spec):
     """A rubric version: sections, items, clauses, rules and every parameter."""
 
-    schema_: str | None = Field(default=None, alias="$schema")
     id: str = Field(pattern=RULE_ID)
     version: str = Field(min_length=1)
     title: str
     issuer: str = ""
     fiscal_years: list[int] = Field(default_factory=list)
     effective_from: dt.date | None = None
+    # The rubric to use for its fiscal years when a package names none and several cover them.
+    default: bool = False
     total: Decimal = Field(ge=0)
     rule_sets: list[str] = Field(default_factory=list)
     parameters: dict[str, Any] = Field(default_factory=dict)
