@@ -73,3 +73,11 @@ def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:
         assert result.returncode == 2, result
         assert "Traceback" not in result.stderr
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_readme_rubric_commands_run() -> None:
+    for line in _example("README.md", "cli-rubric").strip().splitlines():
+        result = _jixiao(*line.split()[1:])
+        assert result.returncode == 0, result.stdout + result.stderr
+        if "--format" in line:
+            assert json.loads(result.stdout)["summary"]["packages"] >= 1
