@@ -555,8 +555,26 @@ def _parts(text: str, hits: list[_Hit], vocab: QuantityVocabulary) -> tuple[Quan
     return tuple(parts)
 
 
+# Parsed values are immutable and depend only on (text, vocabulary, indicator name): a package is
+# scored many times (re-scoring, what-if), so each cell is parsed once per process.
+_PARSED: dict[tuple[int, str, str], ParsedValue] = {}
+_PARSED_MAX = 65536
+
+
 def parse_value(text: str, vocab: QuantityVocabulary, *, indicator_name: str = "") -> ParsedValue:
     """Parse a target or actual cell into quantities, a qualitative statement, or none."""
+    key = (id(vocab), text, indicator_name)
+    hit = _PARSED.get(key)
+    if hit is not None and hit.vocab is vocab:  # the identity check guards against a reused id()
+        return hit
+    if len(_PARSED) >= _PARSED_MAX:
+        _PARSED.clear()
+    parsed = _parse_value(text, vocab, indicator_name=indicator_name)
+    _PARSED[key] = parsed
+    return parsed
+
+
+def _parse_value(text: str, vocab: QuantityVocabulary, *, indicator_name: str = "") -> ParsedValue:
     norm = normalize_text(text)
 
     def result(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 
 
+@lru_cache(maxsize=1 << 16)  # pure, and called for every cell and keyword on every evaluation
 def norm(text: str) -> str:
     """NFKC, without whitespace (U+3000 included): Chinese text compares without spaces."""
     return "".join(unicodedata.normalize("NFKC", text).split())
