@@ -81,10 +81,25 @@ class EvaluationInput:
     as_of: dt.date
 
 
+_PACKAGE_DIGESTS: dict[int, tuple[Package, str]] = {}
+
+
+def package_digest(package: Package) -> str:
+    """sha256 of the package's canonical JSON, computed once per package object (it is frozen)."""
+    hit = _PACKAGE_DIGESTS.get(id(package))
+    if hit is not None and hit[0] is package:
+        return hit[1]
+    if len(_PACKAGE_DIGESTS) > 4096:
+        _PACKAGE_DIGESTS.clear()
+    digest = hashlib.sha256(package.model_dump_json().encode()).hexdigest()
+    _PACKAGE_DIGESTS[id(package)] = (package, digest)
+    return digest
+
+
 def decision_id(package: Package, rubric: Rubric, mode: str, as_of: dt.date) -> str:
     """A stable id for the decision: the same package, rubric, mode and as_of give the same id."""
     digest = hashlib.sha256()
-    for part in (package.model_dump_json(), rubric.sha256, mode, as_of.isoformat()):
+    for part in (package_digest(package), rubric.sha256, mode, as_of.isoformat()):
         digest.update(part.encode())
         digest.update(b"\0")
     return "dec_" + digest.hexdigest()[:32]

@@ -7,6 +7,7 @@ column, section, line), so a deduction can always point at the evidence.
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from decimal import Decimal
 from typing import Literal
 
@@ -27,8 +28,16 @@ class Location(_Frozen):
     section: str | None = None
     line: int | None = None
 
+    @cached_property
+    def rendered(self) -> str:
+        """`render()`, computed once: locations are rendered for every evidence of every fact."""
+        return self._render()
+
     def render(self) -> str:
         """`doc:line 表 / 行 / 列` or `doc:line §节`: stable, human-readable, used as evidence."""
+        return self.rendered
+
+    def _render(self) -> str:
         head = self.document if self.line is None else f"{self.document}:{self.line}"
         parts = [p for p in (self.table, self.row, self.column) if p]
         if self.section:
