@@ -7,8 +7,8 @@ column, section, line), so a deduction can always point at the evidence.
 from __future__ import annotations
 
 import datetime as dt
-from functools import cached_property
 from decimal import Decimal
+from functools import cached_property
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
