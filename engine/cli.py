@@ -46,6 +46,7 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", type=dt.date.fromisoformat, help="the evaluation date (YYYY-MM-DD)"
     )
     score.add_argument("--backend", choices=["durable", "python"], default="durable")
+    score.add_argument("--out", type=Path, help="also write the printable score sheet: .xlsx, .docx or .pdf")
 
     rubric = sub.add_parser("rubric", help="rubric tools")
     rsub = rubric.add_subparsers(dest="rubric_command", required=True)
@@ -137,6 +138,11 @@ def _score(args: argparse.Namespace) -> int:
     report = Evaluator(_backend(args.backend)).evaluate(
         package, rubric, mode=args.mode, as_of=as_of
     )
+    if args.out is not None:
+        from engine.export import export_sheet
+
+        export_sheet(report, args.out)
+        print(f"jixiao: wrote {args.out}", file=sys.stderr)
     sys.stdout.write(render_json(report) if args.format == "json" else render_sheet(report))
     return 0
 
@@ -304,6 +310,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"{exc.file}: {problem.render()}", file=sys.stderr)
         return EXIT_INPUT
     except CalendarError as exc:
+        print(f"jixiao: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except ValueError as exc:  # e.g. --out with a suffix no exporter writes
         print(f"jixiao: {exc}", file=sys.stderr)
         return EXIT_INPUT
     except Exception as exc:  # the last line of defence: one line, no traceback

@@ -3,6 +3,12 @@
 # tools. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# System packages: a CJK font (WeasyPrint prints empty boxes without one) and Pango for PDF export.
+if command -v apt-get >/dev/null && ! fc-list 2>/dev/null | grep -qi "wqy"; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq && $SUDO apt-get install -y -qq \
+    fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 >/dev/null
+fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

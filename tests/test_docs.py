@@ -81,3 +81,12 @@ def test_readme_rubric_commands_run() -> None:
         assert result.returncode == 0, result.stdout + result.stderr
         if "--format" in line:
             assert json.loads(result.stdout)["summary"]["packages"] >= 1
+
+
+def test_readme_document_commands_run(tmp_path: Path) -> None:
+    for line in _example("README.md", "cli-documents").strip().splitlines():
+        args = [str(tmp_path / a) if a.startswith("sheet.") else a for a in line.split()[1:]]
+        result = _jixiao(*args)
+        assert result.returncode == 0, result.stderr
+        out = Path(args[-1])
+        assert out.stat().st_size > 1000

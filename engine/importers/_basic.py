@@ -73,6 +73,9 @@ class _BasicBuilder:
                 continue
             texts = row.texts
             if self.is_header(texts):
+                current = self.blocks[-1] if self.blocks else None
+                if current is not None and [current.title, *current.columns] == texts:
+                    continue  # the block's header repeated (a page break): same block
                 self.blocks.append(
                     _Block(
                         title=texts[0],

@@ -34,14 +34,23 @@ class Context:
     note_prefixes: tuple[str, ...]
     signature_prefixes: tuple[str, ...]
     date_re: re.Pattern[str]
+    # Position -> anchor ("表2行4列3", "自评表!C12") for documents without line numbers. A
+    # position is then an opaque key handed out by the reader, and a Location names the anchor
+    # in its document ("package.docx:表2行4列3") instead of a line.
+    anchors: dict[int, str] | None = None
     warnings: list[ImportWarning] = field(default_factory=list)
+    _order: list[int] = field(default_factory=list)
+    _position: dict[str, int] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, layout: TextLayout, document: str) -> Context:
+    def build(
+        cls, layout: TextLayout, document: str, anchors: dict[int, str] | None = None
+    ) -> Context:
         tables = layout.tables
         return cls(
             layout=layout,
             document=document,
+            anchors=anchors,
             titles=(
                 ("rubric", _norm(tables.rubric_titles)),
                 ("basic_data", _norm(tables.basic_data_titles)),
@@ -105,8 +114,15 @@ class Context:
         column: str | None = None,
         section: str | None = None,
     ) -> Location:
+        document = self.document
+        if self.anchors is not None:
+            anchor = self.anchors.get(line) if line is not None else None
+            if anchor:
+                document = f"{document}:{anchor}"
+                self._position.setdefault(document, line or 0)
+            line = None
         return Location(
-            document=self.document,
+            document=document,
             table=table or None,
             row=row or None,
             column=column or None,
@@ -118,3 +134,12 @@ class Context:
         self.warnings.append(
             ImportWarning(code=code, message=message, location=location, text=text)
         )
+        order = location.line
+        if order is None:
+            order = self._position.get(location.document, 0)
+        self._order.append(order)
+
+    def sorted_warnings(self) -> list[ImportWarning]:
+        """The warnings in document order (stable for warnings at the same place)."""
+        keyed = sorted(zip(self._order, range(len(self.warnings)), strict=True))
+        return [self.warnings[index] for _, index in keyed]

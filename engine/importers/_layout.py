@@ -151,10 +151,31 @@ class ReportLayout(_Layout):
     max_heading_length: int = Field(default=40, ge=1)
     heading_forbidden_endings: tuple[str, ...] = ("。",)
     headings: tuple[HeadingPattern, ...]
+    unnumbered_headings: tuple[str, ...] = ()
+
+
+class LimitsLayout(_Layout):
+    """Caps that keep a hostile Word or Excel file from exhausting memory or time.
+
+    Checked before parsing (file size, zip entries, declared uncompressed sizes and ratios) and
+    while reading (rows, columns, cells, paragraphs). The defaults are far above any real
+    package (the seed has ~150 table rows) and far below what hurts a 2-core, 24 GiB machine.
+    """
+
+    max_document_bytes: int = Field(default=20_000_000, ge=1)
+    max_zip_entries: int = Field(default=2_000, ge=1)
+    max_uncompressed_bytes: int = Field(default=100_000_000, ge=1)
+    max_entry_ratio: int = Field(default=100, ge=1)
+    ratio_checked_above_bytes: int = Field(default=1_000_000, ge=0)
+    max_rows: int = Field(default=5_000, ge=1)
+    max_columns: int = Field(default=200, ge=1)
+    max_cells: int = Field(default=200_000, ge=1)
+    max_paragraphs: int = Field(default=50_000, ge=1)
+    max_sheets: int = Field(default=50, ge=1)
 
 
 class TextLayout(_Layout):
-    """Everything the text importer needs to know about the layout; no keyword lives in Python."""
+    """Everything the importers need to know about the layout; no keyword lives in Python."""
 
     version: str
     tables: TablesLayout
@@ -162,6 +183,7 @@ class TextLayout(_Layout):
     self_eval: SelfEvalLayout
     lines: LinesLayout
     report: ReportLayout
+    limits: LimitsLayout = LimitsLayout()
 
 
 def load_layout(path: Path) -> TextLayout:

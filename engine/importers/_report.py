@@ -28,9 +28,17 @@ class HeadingMatcher:
         self.patterns = [(re.compile(h.pattern), h.level) for h in layout.headings]
         self.max_length = layout.max_heading_length
         self.endings = tuple(e for e in layout.heading_forbidden_endings if e)
+        self.unnumbered = tuple(
+            word for word in (normalize_text(w) for w in layout.unnumbered_headings) if word
+        )
 
-    def match(self, line: str) -> tuple[str, str, int] | None:
-        """(numbering as written, title normalised, level) when `line` is a heading."""
+    def match(self, line: str, outline: int | None = None) -> tuple[str, str, int] | None:
+        """(numbering as written, title normalised, level) when `line` is a heading.
+
+        Numbered headings are matched by the layout's patterns, whatever the style (一、 1、
+        （一） (1) 1. 第一部分). Without numbering, a line is a heading when its Word style
+        says so (`outline`) or when it starts with a template section title.
+        """
         stripped = line.strip()
         if len(stripped) > self.max_length or (self.endings and stripped.endswith(self.endings)):
             return None
@@ -39,6 +47,11 @@ class HeadingMatcher:
             if found and found.end() > 0:
                 numbering = found.group(0).strip()
                 return numbering, normalize_text(stripped[found.end() :]), level
+        text = normalize_text(stripped)
+        if outline is not None and text:
+            return "", text, outline
+        if text and text.startswith(self.unnumbered):
+            return "", text, 1
         return None
 
 
@@ -48,7 +61,7 @@ def build_report(title_lines: list[FreeLine], body: list[FreeLine], ctx: Context
     title = "".join(normalize_text(line.text) for line in title_lines)
     sections: list[_Section] = []
     for line in body:
-        heading = headings.match(line.text)
+        heading = headings.match(line.text, line.outline)
         if heading is not None:
             numbering, text, level = heading
             sections.append(_Section(numbering, text, level, line.line))

@@ -57,10 +57,15 @@ class RawTable:
 
 @dataclass(frozen=True)
 class FreeLine:
-    """A non-blank line outside every table, as written."""
+    """A non-blank line outside every table, as written.
+
+    `outline` is the heading level a Word paragraph's style gives it (Heading 1 -> 1), so a
+    heading without numbering is still a heading; text and Excel lines have none.
+    """
 
     line: int
     text: str
+    outline: int | None = None
 
 
 @dataclass(frozen=True)

@@ -220,6 +220,13 @@ class _SelfEvalBuilder:
             return
         keywords = list(self.indicator_keywords.values())
         found = match_columns(texts, keywords)
+        if (
+            self.area == "indicators"
+            and self.indicator_header is not None
+            and len(found) >= self.indicator_min
+            and [t for t in texts if t] == [t for t in self.indicator_header.texts if t]
+        ):
+            return  # the header row repeated (a page break in Word or Excel): not an indicator
         if self.area not in ("indicators", "done") and len(found) >= self.indicator_min:
             by_field = {
                 name: found[word] for name, word in self.indicator_keywords.items() if word in found

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import PurePath
 
 from engine.diagnostics import PackageError, PackageProblem
+from engine.importers._container import check_size
+from engine.importers._layout import TextLayout
+from engine.importers.docx import import_docx
+from engine.importers.sheets import import_xls, import_xlsx
 from engine.importers.text import ImportedDocuments, default_layout, import_text
 
-SUPPORTED = (".txt",)
+SUPPORTED = (".txt", ".docx", ".xlsx", ".xls")
+
+_Reader = Callable[..., ImportedDocuments]
+_READERS: dict[str, _Reader] = {".docx": import_docx, ".xlsx": import_xlsx, ".xls": import_xls}
 
 
-def import_document(name: str, data: bytes) -> ImportedDocuments:
-    """Parse one document of a package. Raises PackageError for an unreadable or unsupported file."""
+def import_document(
+    name: str, data: bytes, *, layout: TextLayout | None = None
+) -> ImportedDocuments:
+    """Parse one document of a package (.txt, .docx, .xlsx or .xls).
+
+    Raises PackageError, with a Chinese and an English message, for an unsupported type or an
+    unreadable, encrypted, oversized or otherwise hostile file; never anything else for bad input.
+    """
+    layout = layout or default_layout()
     suffix = PurePath(name).suffix.lower()
     if suffix == ".txt":
+        check_size(name, data, layout.limits)
         try:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError as exc:
@@ -27,7 +43,10 @@ def import_document(name: str, data: bytes) -> ImportedDocuments:
                     )
                 ],
             ) from None
-        return import_text(text, document=name, layout=default_layout())
+        return import_text(text, document=name, layout=layout)
+    reader = _READERS.get(suffix)
+    if reader is not None:
+        return reader(data, document=name, layout=layout)
     supported = ", ".join(SUPPORTED)
     raise PackageError(
         name,
