@@ -21,6 +21,7 @@ from typing import Any, Literal
 from engine.backends.plan import Backend, EngineFact, Match
 from engine.calendar import RubricCalendar
 from engine.decimals import json_number, plain, q2
+from engine.diagnostics import PackageError, PackageProblem
 from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
 from engine.model import Package
 from engine.rubric.model import CompiledBand, CompiledRule, Rubric
@@ -45,10 +46,16 @@ class _ItemState:
     bands: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _coerce(value: FieldValue) -> FieldValue:
-    if isinstance(value, Decimal):
-        return value.quantize(FACT_STEP) if value.is_finite() else Decimal(0)
-    return value
+FACT_LIMIT = Decimal("1e15")  # durable_rules prints larger floats with an exponent and rejects them
+
+
+def _coerce(key: str, name: str, value: FieldValue) -> FieldValue:
+    """Quantize numbers once; refuse what no backend can compare (a clear 4xx, not a crash)."""
+    if not isinstance(value, Decimal):
+        return value
+    if not value.is_finite() or abs(value) >= FACT_LIMIT:
+        raise PackageError("package", [PackageProblem(f"{key}.{name}", f"数值无效或过大（{value}）", f"number invalid or too large: {value}")])
+    return value.quantize(FACT_STEP)
 
 
 class _Template(string.Formatter):
@@ -129,7 +136,7 @@ class Evaluator:
                 if mode == "precheck" and fact.needs_input:
                     withheld.append((tag, fact))
                     continue
-                fields = {k: _coerce(v) for k, v in fact.fields.items()}
+                fields = {k: _coerce(fact.key, k, v) for k, v in fact.fields.items()}
                 records.append(_FactRecord(tag, fact, len(records), fields))
         matches = self.backend.match(
             rubric.plan, [EngineFact(r.tag, r.index, r.fields) for r in records]

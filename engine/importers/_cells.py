@@ -24,6 +24,9 @@ def normalize_text(s: str) -> str:
     return "".join(part.strip() for part in text.replace("\r", "").split("\n")).strip()
 
 
+MAX_FIGURE = Decimal("1e15")
+
+
 def parse_number(text: str) -> tuple[Decimal | None, bool]:
     """(figure, is_percent) of a cell holding only a figure; (None, False) otherwise.
 
@@ -35,9 +38,14 @@ def parse_number(text: str) -> tuple[Decimal | None, bool]:
     percent = value.endswith("%")
     digits = value.rstrip("%").replace(",", "")
     try:
-        return Decimal(digits), percent
+        number = Decimal(digits)
     except InvalidOperation:  # pragma: no cover - the regex admits only valid literals
         return None, False
+    # No amount in these forms reaches 10^15 (万元); a longer figure is a typing accident, and
+    # Decimal arithmetic at 28 digits or durable_rules' floats could not carry it.
+    if abs(number) >= MAX_FIGURE:
+        return None, False
+    return number, percent
 
 
 def make_cell(raw: str, location: Location) -> Cell:

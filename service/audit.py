@@ -1,0 +1,192 @@
+"""The audit trail: append-only events, each chained to the one before by SHA-256.
+
+An event's hash covers its own fields and the previous event's hash, so changing, removing or
+reordering any event breaks every hash after it. The chain is global (one sequence across all
+evaluations), which also detects a deleted evaluation. `verify` walks it, and checks that the
+stored package, reports and rubric snapshots still hash to what their events recorded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
+
+KINDS = ("created", "adjusted", "replayed")
+
+
+def canonical(value: Any) -> str:
+    """Canonical JSON: sorted keys, no spaces, UTF-8 text. What every hash is taken over."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def sha256_text(value: str) -> str:
+    """SHA-256 of UTF-8 text, as hex."""
+    return hashlib.sha256(value.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who did something: the API key's id, role and name."""
+
+    key: str
+    role: str
+    name: str
+
+    def as_dict(self) -> dict[str, str]:
+        """`{key, role, name}`."""
+        return {"key": self.key, "role": self.role, "name": self.name}
+
+
+def _hashed_fields(event: Event) -> dict[str, Any]:
+    return {
+        "seq": event.seq,
+        "evaluation_id": event.evaluation_id,
+        "kind": event.kind,
+        "actor": {"key": event.actor_key, "role": event.actor_role, "name": event.actor_name},
+        "at": event.at,
+        "rubric": {
+            "id": event.rubric_id,
+            "version": event.rubric_version,
+            "sha256": event.rubric_sha256,
+        },
+        "payload": json.loads(event.payload),
+    }
+
+
+def event_hash(prev_hash: str, event: Event) -> str:
+    """sha256(prev_hash + "\\n" + canonical JSON of the event's fields)."""
+    return sha256_text(prev_hash + "\n" + canonical(_hashed_fields(event)))
+
+
+def lock(session: Session) -> ChainHead:
+    """Lock the chain head for this transaction and return it.
+
+    FOR UPDATE serialises writers on PostgreSQL; SQLite writers are already serialised by
+    BEGIN IMMEDIATE (service.store). Taken again in the same transaction, it is a no-op.
+    """
+    return session.execute(
+        select(ChainHead).where(ChainHead.id == 1).with_for_update()
+    ).scalar_one()
+
+
+def append(
+    session: Session,
+    *,
+    evaluation_id: str,
+    kind: str,
+    actor: Actor,
+    at: str,
+    rubric: tuple[str, str, str],
+    payload: dict[str, Any],
+) -> Event:
+    """Append one event to the chain, inside the caller's transaction."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown event kind {kind!r}")
+    head = lock(session)
+    rubric_id, version, sha = rubric
+    event = Event(
+        seq=head.seq + 1,
+        evaluation_id=evaluation_id,
+        kind=kind,
+        actor_key=actor.key,
+        actor_role=actor.role,
+        actor_name=actor.name,
+        at=at,
+        rubric_id=rubric_id,
+        rubric_version=version,
+        rubric_sha256=sha,
+        payload=canonical(payload),
+        prev_hash=head.hash,
+    )
+    event.hash = event_hash(head.hash, event)
+    session.add(event)
+    head.seq = event.seq
+    head.hash = event.hash
+    return event
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    """An event as the API shows it, with its place in the chain."""
+    return {
+        **_hashed_fields(event),
+        "prev_hash": event.prev_hash,
+        "hash": event.hash,
+        "hash_ok": event_hash(event.prev_hash, event) == event.hash,
+    }
+
+
+@dataclass
+class Verification:
+    """The outcome of `verify`: how much was checked and every problem found."""
+
+    events: int = 0
+    evaluations: int = 0
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is wrong."""
+        return not self.problems
+
+
+def verify(session: Session) -> Verification:
+    """Walk the whole chain and cross-check every evaluation against its events."""
+    out = Verification()
+    prev = GENESIS
+    expected_seq = 1
+    last_report: dict[str, str] = {}  # evaluation id -> report sha256 of its newest event
+    created: dict[str, dict[str, Any]] = {}
+    for event in session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
+        out.events += 1
+        where = f"event {event.seq} ({event.kind}, evaluation {event.evaluation_id})"
+        if event.seq != expected_seq:
+            out.problems.append(f"{where}: expected sequence number {expected_seq}")
+        if event.prev_hash != prev:
+            out.problems.append(f"{where}: prev_hash does not match the hash of the event before")
+        if event_hash(event.prev_hash, event) != event.hash:
+            out.problems.append(f"{where}: hash does not match the event's content")
+        try:
+            payload = json.loads(event.payload)
+        except ValueError:
+            payload = {}
+        if event.kind == "created":
+            created[event.evaluation_id] = payload | {"_rubric_sha256": event.rubric_sha256}
+        if "report_sha256" in payload and event.kind in ("created", "adjusted"):
+            last_report[event.evaluation_id] = payload["report_sha256"]
+        prev = event.hash
+        expected_seq = event.seq + 1
+    head = session.get(ChainHead, 1)
+    if head is None or head.seq != expected_seq - 1 or head.hash != prev:
+        out.problems.append("chain head does not name the last event (events removed at the end?)")
+    for ev in session.scalars(select(Evaluation).order_by(Evaluation.seq)).yield_per(200):
+        out.evaluations += 1
+        where = f"evaluation {ev.id}"
+        record = created.pop(ev.id, None)
+        if record is None:
+            out.problems.append(f"{where}: no `created` event")
+            continue
+        checks = {
+            "package": (sha256_text(ev.package), record.get("package_sha256")),
+            "automatic report": (sha256_text(ev.automatic_report), record.get("report_sha256")),
+            "current report": (sha256_text(ev.report), last_report.get(ev.id)),
+            "rubric sha256": (ev.rubric_sha256, record.get("_rubric_sha256")),
+        }
+        snapshot = session.get(RubricSnapshot, ev.snapshot_id)
+        checks["rubric snapshot"] = (
+            sha256_text(snapshot.body) if snapshot else "(missing)",
+            record.get("snapshot_sha256"),
+        )
+        checks["snapshot id"] = (ev.snapshot_id, record.get("snapshot_sha256"))
+        for what, (actual, recorded) in checks.items():
+            if actual != recorded:
+                out.problems.append(f"{where}: {what} does not match its audit event")
+    for orphan in created:
+        out.problems.append(f"evaluation {orphan}: has events but is missing from the store")
+    return out

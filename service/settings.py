@@ -1,0 +1,45 @@
+"""Service settings, from `JIXIAO_*` environment variables (read in `create_app`, never at import)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything the service can be told; every field is `JIXIAO_<NAME>` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="JIXIAO_", extra="ignore")
+
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"
+    )
+    db_path: Path = Field(
+        default=Path("jixiao.db"), description="the SQLite file used when database_url is unset"
+    )
+    rubrics: str | None = Field(
+        default=None, description="rubric folder(s), os.pathsep-separated; default: bundled"
+    )
+    rules: str | None = Field(
+        default=None, description="rule set folder(s), os.pathsep-separated; default: bundled"
+    )
+    backend: Literal["durable", "python"] = "durable"
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    page_size: int = Field(default=50, ge=1)
+    max_page_size: int = Field(default=200, ge=1)
+    bootstrap_admin: bool = Field(
+        default=True, description="print a one-time admin key when the key store is empty"
+    )
+    log_level: str = "INFO"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    workers: int = Field(default=1, ge=1)
+
+    def url(self) -> str:
+        """The database URL: `database_url`, else the SQLite file at `db_path`."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.db_path}"

@@ -1,0 +1,78 @@
+"""Rubric snapshots: replay uses the rubric as it was, whatever has changed on disk since."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from engine.rubric.registry import BUNDLED_RUBRICS
+from service.rubrics import Snapshot, compile_snapshot
+from service.store import RubricSnapshot
+from tests.service.conftest import RUBRIC, Service, json_body, report_of
+
+
+def test_replay_uses_the_snapshot_after_the_rubric_on_disk_changed(
+    make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    rubrics = tmp_path / "rubrics"
+    shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5")
+    svc = make_service(f"sqlite:///{tmp_path / 'j.db'}", rubrics=str(rubrics))
+    before = svc.create()
+    path = rubrics / "yueyang-fujian5" / "2024.1.toml"
+    # Two points per working day late instead of one, under the same id and version.
+    edited = path.read_text("utf-8").replace(
+        'per_unit = 1, count = "days_late"', 'per_unit = 2, count = "days_late"'
+    )
+    assert edited != path.read_text("utf-8")
+    path.write_text(edited + "\n# edited\n", "utf-8")
+    after = svc.client.post(
+        "/v1/evaluations",
+        params={"rubric": RUBRIC},
+        json=json_body(),
+        headers=svc.auth("reviewer"),
+    ).json()
+    assert after["rubric"]["sha256"] != before["rubric"]["sha256"]
+    replay = svc.client.post(f"/v1/evaluations/{before['id']}/replay", headers=svc.auth("admin"))
+    assert replay.json()["reproduced"] is True
+    # Adjusting the old evaluation also uses its own snapshot's bands.
+    adjusted = svc.client.post(
+        f"/v1/evaluations/{before['id']}/adjustments",
+        json={"clause": "problems.quality", "score": 17, "reason": "较全面"},
+        headers=svc.auth("reviewer"),
+    )
+    assert adjusted.status_code == 200
+
+
+def test_a_snapshot_names_its_sources_as_the_report_does(svc: Service) -> None:
+    body = svc.create()
+    with svc.store.read() as session:
+        (row,) = session.query(RubricSnapshot).filter_by(rubric_sha256=body["rubric"]["sha256"])
+        snapshot = Snapshot.from_body(row.body)
+    assert snapshot.sha256 == body["rubric"]["sha256"]
+    assert [rs.id for rs in snapshot.rule_sets] == [r["id"] for r in body["rubric"]["rule_sets"]]
+    sources = {d["source"].rpartition(":")[0] for item in body["items"] for d in item["deductions"]}
+    assert sources <= {snapshot.source_name} | {rs.source_name for rs in snapshot.rule_sets}
+    rubric = compile_snapshot(snapshot)
+    assert rubric.sha256 == snapshot.sha256
+    assert {r.source.rpartition(":")[0] for r in rubric.rules} <= {snapshot.source_name} | {
+        rs.source_name for rs in snapshot.rule_sets
+    }
+
+
+def test_the_same_rubric_read_from_two_folders_replays_both_ways(
+    make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    answers = []
+    for folder in ("a", "b"):
+        rubrics = tmp_path / folder / "rubrics"
+        shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5")
+        answers.append(make_service(url, rubrics=str(rubrics)).create())
+    first, second = answers
+    assert first["rubric"]["sha256"] == second["rubric"]["sha256"]
+    assert report_of(first) != report_of(second)  # the `source` fields name each folder
+    svc = make_service(url)
+    for body in answers:
+        replay = svc.client.post(f"/v1/evaluations/{body['id']}/replay", headers=svc.auth("admin"))
+        assert replay.json()["reproduced"] is True
