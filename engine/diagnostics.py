@@ -25,6 +25,8 @@ CODES: dict[str, str] = {
     "JX013": "rubric not found",
     "JX014": "deduction names a field that the measure does not produce",
     "JX015": "unreadable file",
+    "JX016": "a published (id, version) whose file changed",
+    "JX017": "a version refused on reload (lint or case suites failed); the last good one serves",
 }
 
 

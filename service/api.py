@@ -580,8 +580,9 @@ def readyz(request: Request) -> Response:
         database = "ok"
     except Exception as exc:  # any driver error means "not ready", whatever its class
         database = f"error: {type(exc).__name__}"
-    loaded, failed = rubrics.load_all()
-    ready = database == "ok" and bool(loaded) and not failed
+    loaded, failed = rubrics.status()
+    # A refused edit does not make the service unready: the last good version keeps serving.
+    ready = database == "ok" and bool(loaded)
     body = {
         "status": "ready" if ready else "not ready",
         "database": database,
@@ -595,6 +596,66 @@ def readyz(request: Request) -> Response:
 def metrics(request: Request) -> Response:
     """Request latency, evaluations, deductions by rule id, adjustments, replays."""
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE)
+
+
+@v1.post(
+    "/rubrics/reload",
+    summary="Reload rubrics from disk: lint and run case suites; only passing versions go live",
+    responses=_responses(_200="`loaded`, `rejected` (with diagnostics), `changed`"),
+)
+async def reload_rubrics(request: Request, principal: Admin) -> Response:
+    """The same reload the file watcher runs; refused versions keep their last good version."""
+    rubrics: Rubrics = request.app.state.rubrics
+    result = await run_in_threadpool(rubrics.reload)
+    return _json({"loaded": result.loaded, "rejected": result.rejected, "changed": result.changed})
+
+
+@v1.get(
+    "/rubrics/diff",
+    summary="What-if: rule-level changes between two versions, and stored packages re-scored",
+    responses=_responses(_404="unknown rubric version", _422="a version is missing"),
+)
+async def diff_rubrics(
+    request: Request,
+    principal: Verifier,
+    old: Annotated[str, Query(max_length=200, description="ID@VERSION")],
+    new: Annotated[str, Query(max_length=200, description="ID@VERSION")],
+    fiscal_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> Response:
+    """Per stored package: the score under each version, the delta and the rules that caused it."""
+    from service.whatif import whatif
+
+    result = await run_in_threadpool(
+        whatif, _service(request), old, new, fiscal_year=fiscal_year, limit=limit
+    )
+    return _json(result)
+
+
+@v1.get(
+    "/evaluations/{evaluation_id}/sheet.{fmt}",
+    summary="The printable score sheet: .xlsx, .docx or .pdf",
+    response_class=Response,
+    responses=_responses(_404="unknown evaluation or format"),
+)
+async def evaluation_sheet(
+    request: Request,
+    principal: Anyone,
+    evaluation_id: EvaluationId,
+    fmt: Annotated[Literal["xlsx", "docx", "pdf"], Path(description="xlsx, docx or pdf")],
+) -> Response:
+    """The current report (after adjustments) as a sheet to print and sign."""
+    from engine.export import MEDIA_TYPES, sheet_bytes
+    from service.evaluations import parse_report
+
+    text = _service(request).get(principal, evaluation_id)
+    content = await run_in_threadpool(sheet_bytes, parse_report(text), fmt)
+    filename = f"jixiao-{evaluation_id}.{fmt}"
+    return Response(
+        content,
+        media_type=MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 router.include_router(v1)

@@ -9,6 +9,7 @@ event loop.
 from __future__ import annotations
 
 import re
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -34,7 +35,7 @@ from service.backend import process_backend
 from service.errors import ApiError, problems_from_errors, to_jsonable
 from service.evaluations import EvaluationService
 from service.metrics import Metrics
-from service.rubrics import Rubrics
+from service.rubrics import ReloadResult, Rubrics, watch
 from service.settings import Settings
 from service.store import Store
 
@@ -194,12 +195,24 @@ def announce_admin_key(token: str) -> None:
     )
 
 
+def _log_reload(result: ReloadResult) -> None:
+    log = logs.get_logger()
+    log.info("rubrics.reloaded", loaded=result.loaded, changed=result.changed)
+    for path, problems in result.rejected.items():
+        for problem in problems:
+            log.error("rubric.rejected", file=path, diagnostic=problem)
+
+
 def create_app(settings: Settings | None = None, *, backend: Backend | None = None) -> FastAPI:
     """The application. `backend` overrides the process's backend (tests share theirs)."""
     settings = settings or Settings()
     logs.configure(settings.log_level)
     store = Store(settings.url())
-    rubrics = Rubrics(rubric_dirs(settings.rubrics), rules_dirs(settings.rules))
+    rubrics = Rubrics(
+        rubric_dirs(settings.rubrics),
+        rules_dirs(settings.rules),
+        run_suites=settings.suites_on_reload,
+    )
     metrics = Metrics()
     evaluator = Evaluator(backend or process_backend(settings.backend))
     service = EvaluationService(store, rubrics, evaluator, metrics)
@@ -215,8 +228,16 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         log.info("service.started", database=store.display_url, rubrics=loaded)
         for problem in failed:
             log.error("rubric.invalid", diagnostic=problem)
-        yield
-        store.dispose()
+        stop = threading.Event()
+        if settings.watch_rubrics:
+            threading.Thread(
+                target=watch, args=(rubrics, stop, _log_reload), name="rubric-watcher", daemon=True
+            ).start()
+        try:
+            yield
+        finally:
+            stop.set()
+            store.dispose()
 
     app = FastAPI(
         title="jixiao",

@@ -20,11 +20,10 @@ from engine.diagnostics import Diagnostic, RubricError
 from engine.rubric.load import load_rubric
 from engine.rubric.model import Rubric
 from engine.rubric.registry import (
-    RubricCache,
     RubricVersion,
-    default_for_year,
+    choose,
+    default_among,
     discover,
-    resolve,
 )
 from service.audit import canonical
 from service.errors import ApiError
@@ -146,30 +145,100 @@ def compile_snapshot(snapshot: Snapshot) -> Rubric:
     )
 
 
-class Rubrics:
-    """The rubric catalogue: versions on disk (compiled once per file content) and snapshots."""
+@dataclass(frozen=True)
+class _Live:
+    """A version that passed its checks, and the file state it was compiled from."""
 
-    def __init__(self, rubric_dirs: list[Path], rules_dirs: list[Path]) -> None:
+    rubric: Rubric
+    version: RubricVersion
+    stamp: tuple[tuple[str, int, int], ...]
+
+
+def _stamp(path: Path, rules_dirs: list[Path]) -> tuple[tuple[str, int, int], ...]:
+    """(file, mtime, size) of the rubric and every rule set file: any change means recompiling."""
+    files = [path, *sorted(p for d in rules_dirs if d.is_dir() for p in d.glob("*/*.toml"))]
+    out = []
+    for file in files:
+        try:
+            stat = file.stat()
+        except OSError:
+            continue
+        out.append((str(file), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What a reload did: versions live now, versions refused (with why), versions that changed."""
+
+    loaded: list[str]
+    rejected: dict[str, list[str]]
+    changed: list[str]
+
+
+class Rubrics:
+    """The rubric catalogue: the last good compiled version of every file on disk, and snapshots.
+
+    `reload()` compiles new and changed files, runs their case suites, and only then puts them
+    live; a broken edit is refused with its diagnostics and the last good version keeps serving.
+    Requests never compile: they read the live set. Evaluations in flight hold their Rubric
+    object, so a reload never changes the version they started with.
+    """
+
+    def __init__(
+        self, rubric_dirs: list[Path], rules_dirs: list[Path], *, run_suites: bool = True
+    ) -> None:
         self.rubric_dirs = rubric_dirs
         self.rules_dirs = rules_dirs
-        self._cache = RubricCache(rules_dirs)
+        self.run_suites = run_suites
+        self._live: dict[str, _Live] = {}
+        self._rejected: dict[str, list[str]] = {}
         self._snapshots: dict[str, Rubric] = {}
         self._lock = threading.Lock()
+        self._reload_lock = threading.Lock()
+        self._loaded = (
+            False  # the first use loads, if startup did not (e.g. an app without lifespan)
+        )
+
+    def _ensure_loaded(self) -> None:
+        if not self._loaded:
+            self.reload()
 
     def versions(self) -> list[RubricVersion]:
         """Every rubric version on disk."""
         return discover(self.rubric_dirs)
 
+    def live_versions(self) -> list[RubricVersion]:
+        """The versions that serve requests."""
+        self._ensure_loaded()
+        with self._lock:
+            return [live.version for live in self._live.values()]
+
+    def rejected(self) -> dict[str, list[str]]:
+        """Files whose latest edit was refused, with the diagnostics."""
+        with self._lock:
+            return dict(self._rejected)
+
     def get(self, path: Path) -> Rubric:
-        """The compiled rubric at `path` (RubricError if it does not compile)."""
-        return self._cache.get(path)
+        """The live version compiled from `path` (RubricError with the diagnostics if none is)."""
+        self._ensure_loaded()
+        key = str(path.resolve())
+        with self._lock:
+            live = self._live.get(key)
+            refused = self._rejected.get(key)
+        if live is not None:
+            return live.rubric
+        if refused:
+            raise RubricError([Diagnostic(str(path), 0, 0, "JX017", "; ".join(refused))])
+        raise RubricError([Diagnostic(str(path), 0, 0, "JX013", f"rubric {path} is not loaded")])
 
     def find(self, ref: str | None, *, fiscal_year: int | None) -> Rubric:
         """`ID[@VERSION]`, or without one the single rubric covering `fiscal_year`."""
+        live = self.live_versions()
         if not ref:
-            ref = default_for_year(self.rubric_dirs, fiscal_year) if fiscal_year else None
+            ref = default_among(live, fiscal_year) if fiscal_year else None
             if ref is None:
-                ids = sorted({v.id for v in self.versions() if fiscal_year in v.fiscal_years})
+                ids = sorted({v.id for v in self.live_versions() if fiscal_year in v.fiscal_years})
                 choice = ", ".join(ids) or "none"
                 raise ApiError(
                     422,
@@ -177,7 +246,7 @@ class Rubrics:
                     f"请用 rubric 参数指定评分表（覆盖 {fiscal_year} 年度的：{choice}）",
                     f"choose a rubric with ?rubric=ID[@VERSION] (covering FY{fiscal_year}: {choice})",
                 )
-        return self.get(resolve(ref, self.rubric_dirs, fiscal_year=fiscal_year))
+        return self.get(choose(ref, live, fiscal_year=fiscal_year))
 
     def version(self, rubric_id: str, version: str) -> Rubric:
         """One version, by exact id and version (RubricError JX013 if absent)."""
@@ -188,17 +257,76 @@ class Rubrics:
             [Diagnostic("rubrics", 0, 0, "JX013", f"rubric '{rubric_id}@{version}' not found")]
         )
 
-    def load_all(self) -> tuple[list[str], list[str]]:
-        """Compile every version on disk: (refs loaded, diagnostics of those that failed)."""
-        loaded: list[str] = []
-        failed: list[str] = []
-        for found in self.versions():
+    def reload(self) -> ReloadResult:
+        """Compile and test what changed on disk; put live only what passes."""
+        with self._reload_lock:  # one reload at a time (watcher, admin endpoint, startup)
+            changed: list[str] = []
+            on_disk = self.versions()
+            seen = set()
+            for found in on_disk:
+                key = str(found.path.resolve())
+                seen.add(key)
+                stamp = _stamp(found.path, self.rules_dirs)
+                with self._lock:
+                    current = self._live.get(key)
+                if current is not None and current.stamp == stamp and key not in self._rejected:
+                    continue
+                problems = self._check(found)
+                with self._lock:
+                    if isinstance(problems, list):
+                        self._rejected[key] = problems
+                    else:
+                        self._live[key] = _Live(problems, found, stamp)
+                        self._rejected.pop(key, None)
+                        changed.append(problems.ref)
+            with self._lock:
+                for key in [k for k in self._live if k not in seen]:
+                    del self._live[key]  # deleted from disk: no new evaluations on it
+                for key in [k for k in self._rejected if k not in seen]:
+                    del self._rejected[key]
+                loaded = sorted(live.rubric.ref for live in self._live.values())
+                rejected = dict(self._rejected)
+                self._loaded = True
+            return ReloadResult(loaded, rejected, changed)
+
+    def _check(self, found: RubricVersion) -> Rubric | list[str]:
+        """The compiled rubric if it lints clean and its case suites pass, else the problems."""
+        try:
+            rubric = load_rubric(found.path, self.rules_dirs)
+        except RubricError as exc:
+            return [d.render() for d in exc.diagnostics]
+        except OSError as exc:
+            return [f"{found.path}: {exc}"]
+        if not self.run_suites:
+            return rubric
+        from engine.backends import PythonBackend
+        from engine.casesuite import load_suite, run_case, suite_files
+
+        failures: list[str] = []
+        backend = PythonBackend()  # the reference backend: suites check the rubric, not the engine
+        for path in suite_files(found.path.parent):
             try:
-                loaded.append(self.get(found.path).ref)
-            except RubricError as exc:
-                failed.extend(d.render() for d in exc.diagnostics)
-            except OSError as exc:
-                failed.append(f"{found.path}: {exc}")
+                suite = load_suite(path)
+            except Exception as exc:  # a broken suite refuses the version, whatever the error
+                failures.append(f"{path}: {type(exc).__name__}: {exc}")
+                continue
+            if suite.rubric != rubric.ref:
+                continue
+            for case in suite.cases:
+                result = run_case(path, suite, case, rubric, backend)
+                failures += [f"{path.name}: {case.name}: {p}" for p in result.problems]
+        return failures or rubric
+
+    def load_all(self) -> tuple[list[str], list[str]]:
+        """Reload: (refs live, diagnostics of the versions refused)."""
+        result = self.reload()
+        return result.loaded, [d for problems in result.rejected.values() for d in problems]
+
+    def status(self) -> tuple[list[str], list[str]]:
+        """(refs live, diagnostics of refused versions) without touching the disk."""
+        with self._lock:
+            loaded = sorted(live.rubric.ref for live in self._live.values())
+            failed = [d for problems in self._rejected.values() for d in problems]
         return loaded, failed
 
     def from_snapshot(self, snapshot: Snapshot) -> Rubric:
@@ -212,3 +340,20 @@ class Rubrics:
             with self._lock:
                 self._snapshots[key] = cached
         return cached
+
+
+def watch(rubrics: Rubrics, stop: threading.Event, on_reload: Any) -> None:
+    """Reload whenever a rubric or rule set file changes, until `stop` is set (a daemon thread)."""
+    import watchfiles
+
+    dirs = [d for d in [*rubrics.rubric_dirs, *rubrics.rules_dirs] if d.is_dir()]
+    if not dirs:
+        return
+    for _changes in watchfiles.watch(
+        *dirs,
+        stop_event=stop,
+        debounce=300,
+        watch_filter=lambda _c, p: p.endswith(".toml"),
+        raise_interrupt=False,
+    ):
+        on_reload(rubrics.reload())

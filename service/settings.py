@@ -27,6 +27,14 @@ class Settings(BaseSettings):
         default=None, description="rule set folder(s), os.pathsep-separated; default: bundled"
     )
     backend: Literal["durable", "python"] = "durable"
+    watch_rubrics: bool = Field(
+        default=True,
+        description="reload rubrics when their files change (a broken edit is refused)",
+    )
+    suites_on_reload: bool = Field(
+        default=True,
+        description="run a rubric's case suites before a new or changed version goes live",
+    )
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     page_size: int = Field(default=50, ge=1)
     max_page_size: int = Field(default=200, ge=1)

@@ -97,3 +97,11 @@ def test_fact_limits_are_checked_before_durable_rules_sees_them() -> None:
     with pytest.raises(EngineError, match="exponent"):
         durable_fact(EngineFact("t", 0, {"n": Decimal("0.00001")}), "s")
     assert durable_fact(EngineFact("t", 0, {"n": Decimal("0.0001"), "b": True}), "s")["b"] == 1
+
+
+def test_old_rulesets_are_dropped_past_the_cap() -> None:
+    backend = DurableBackend(max_rulesets=2)
+    for n in range(5):
+        assert backend.match(_plan(f"cap#{n}"), _facts()) == {("big", 0), ("named", 0), ("big", 2), ("named", 2)}
+        assert len(backend.live_rulesets()) <= 2
+    assert backend.match(_plan("cap#0"), _facts())  # an old version comes back when used again

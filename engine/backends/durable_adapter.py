@@ -82,7 +82,10 @@ class DurableBackend:
 
     name = "durable"
 
-    def __init__(self) -> None:
+    def __init__(self, *, max_rulesets: int = 32) -> None:
+        # durable_rules cannot unregister a ruleset: past this many (old rubric versions after
+        # reloads), the engine starts a fresh Host and re-registers what is used next.
+        self.max_rulesets = max_rulesets
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-rules")
         self._host: Any = None
         self._registered: dict[str, dict[str, Any]] = {}
@@ -114,8 +117,10 @@ class DurableBackend:
     def _ensure(self, plan: RulesetPlan) -> None:
         if plan.name in self._registered:
             return
-        if self._host is None:
+        if self._host is None or len(self._registered) >= self.max_rulesets:
+            # Safe: every call runs on this one thread, so no evaluation is inside the old Host.
             self._host = _QuietHost()
+            self._registered.clear()
         definition = _definition(plan, self._action)
         # set_rulesets mutates what it is given (it pops the actions): keep our own copy clean.
         self._host.set_rulesets(

@@ -65,7 +65,12 @@ def discover(dirs: list[Path]) -> list[RubricVersion]:
 def default_for_year(dirs: list[Path], fiscal_year: int) -> str | None:
     """The rubric id for a package that names none: the only one covering its year, else the
     only one marked `default = true` among those. None when that is ambiguous."""
-    covering = [v for v in discover(dirs) if fiscal_year in v.fiscal_years]
+    return default_among(discover(dirs), fiscal_year)
+
+
+def default_among(versions: list[RubricVersion], fiscal_year: int) -> str | None:
+    """`default_for_year` over given versions (e.g. those a service has live)."""
+    covering = [v for v in versions if fiscal_year in v.fiscal_years]
     ids = sorted({v.id for v in covering})
     if len(ids) == 1:
         return ids[0]
@@ -75,15 +80,27 @@ def default_for_year(dirs: list[Path], fiscal_year: int) -> str | None:
 
 def resolve(ref: str, dirs: list[Path], *, fiscal_year: int | None = None) -> Path:
     """`ID[@VERSION]` to a file. Without a version: the newest version covering `fiscal_year`."""
+    return choose(
+        ref, discover(dirs), fiscal_year=fiscal_year, where=", ".join(str(d) for d in dirs)
+    )
+
+
+def choose(
+    ref: str,
+    available: list[RubricVersion],
+    *,
+    fiscal_year: int | None = None,
+    where: str = "rubrics",
+) -> Path:
+    """`resolve` over given versions (e.g. those a service has live)."""
     rubric_id, _, version = ref.partition("@")
-    versions = [v for v in discover(dirs) if v.id == rubric_id]
+    versions = [v for v in available if v.id == rubric_id]
     if version:
         versions = [v for v in versions if v.version == version]
     elif fiscal_year is not None and any(fiscal_year in v.fiscal_years for v in versions):
         versions = [v for v in versions if fiscal_year in v.fiscal_years]
     if not versions:
-        known = sorted({f"{v.id}@{v.version}" for v in discover(dirs)})
-        where = ", ".join(str(d) for d in dirs)
+        known = sorted({f"{v.id}@{v.version}" for v in available})
         raise RubricError(
             [
                 Diagnostic(

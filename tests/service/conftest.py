@@ -184,7 +184,10 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 def settings_for(url: str, **changes: Any) -> Settings:
     """Test settings: no bootstrap key (tests make their own), the bundled rubrics."""
-    return Settings(database_url=url, bootstrap_admin=False, log_level="INFO", **changes)
+    # No file watcher and no case suites on load unless a test asks: reload has its own tests,
+    # and running every suite for every app would triple the suite's time.
+    base: dict[str, Any] = {"watch_rubrics": False, "suites_on_reload": False}
+    return Settings(database_url=url, bootstrap_admin=False, log_level="INFO", **(base | changes))
 
 
 @pytest.fixture

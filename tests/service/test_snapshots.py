@@ -26,6 +26,8 @@ def test_replay_uses_the_snapshot_after_the_rubric_on_disk_changed(
     )
     assert edited != path.read_text("utf-8")
     path.write_text(edited + "\n# edited\n", "utf-8")
+    reloaded = svc.client.post("/v1/rubrics/reload", headers=svc.auth("admin")).json()
+    assert reloaded["changed"] == [RUBRIC]
     after = svc.client.post(
         "/v1/evaluations",
         params={"rubric": RUBRIC},
