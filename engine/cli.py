@@ -46,7 +46,9 @@ def _parser() -> argparse.ArgumentParser:
         "--as-of", type=dt.date.fromisoformat, help="the evaluation date (YYYY-MM-DD)"
     )
     score.add_argument("--backend", choices=["durable", "python"], default="durable")
-    score.add_argument("--out", type=Path, help="also write the printable score sheet: .xlsx, .docx or .pdf")
+    score.add_argument(
+        "--out", type=Path, help="also write the printable score sheet: .xlsx, .docx or .pdf"
+    )
 
     rubric = sub.add_parser("rubric", help="rubric tools")
     rsub = rubric.add_subparsers(dest="rubric_command", required=True)
@@ -125,10 +127,10 @@ def _score(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_INPUT
-    rubric = load_rubric(
-        resolve(ref, dirs, fiscal_year=dossier.fiscal_year), rules_dirs(args.rules)
-    )
     as_of = args.as_of or dossier.as_of or dossier.received_on
+    rubric = load_rubric(
+        resolve(ref, dirs, fiscal_year=dossier.fiscal_year, as_of=as_of), rules_dirs(args.rules)
+    )
     if as_of is None:
         print(
             f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on",

@@ -184,3 +184,20 @@ def test_cli_diff_prints_changes_and_deltas(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert "tables.deviation.exceeded" in result.stdout
     assert "合计：4 个包" in result.stdout
+
+
+def test_effective_from_and_fiscal_years_choose_the_version() -> None:
+    from engine.rubric.registry import RubricVersion, choose
+
+    versions = [
+        RubricVersion(
+            "r", "2024.1", Path("a.toml"), (2023, 2024), effective_from=dt.date(2024, 1, 1)
+        ),
+        RubricVersion("r", "2025.1", Path("b.toml"), (2024,), effective_from=dt.date(2025, 3, 1)),
+        RubricVersion("r", "2023.1", Path("c.toml"), (2022,), effective_from=dt.date(2023, 1, 1)),
+    ]
+    assert choose("r", versions, fiscal_year=2024) == Path("b.toml")
+    assert choose("r", versions, fiscal_year=2024, as_of=dt.date(2025, 1, 10)) == Path("a.toml")
+    assert choose("r", versions, fiscal_year=2024, as_of=dt.date(2025, 6, 1)) == Path("b.toml")
+    assert choose("r", versions, fiscal_year=2022) == Path("c.toml")
+    assert choose("r@2023.1", versions, fiscal_year=2024) == Path("c.toml")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import tomllib
 from dataclasses import dataclass
@@ -38,6 +39,7 @@ class RubricVersion:
     path: Path
     fiscal_years: tuple[int, ...]
     default: bool = False
+    effective_from: dt.date | None = None
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -56,8 +58,16 @@ def discover(dirs: list[Path]) -> list[RubricVersion]:
             except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
                 data = {}
             years = tuple(y for y in data.get("fiscal_years", []) if isinstance(y, int))
+            effective = data.get("effective_from")
             found.append(
-                RubricVersion(path.parent.name, path.stem, path, years, data.get("default") is True)
+                RubricVersion(
+                    path.parent.name,
+                    path.stem,
+                    path,
+                    years,
+                    data.get("default") is True,
+                    effective if isinstance(effective, dt.date) else None,
+                )
             )
     return found
 
@@ -78,10 +88,17 @@ def default_among(versions: list[RubricVersion], fiscal_year: int) -> str | None
     return defaults[0] if len(defaults) == 1 else None
 
 
-def resolve(ref: str, dirs: list[Path], *, fiscal_year: int | None = None) -> Path:
-    """`ID[@VERSION]` to a file. Without a version: the newest version covering `fiscal_year`."""
+def resolve(
+    ref: str, dirs: list[Path], *, fiscal_year: int | None = None, as_of: dt.date | None = None
+) -> Path:
+    """`ID[@VERSION]` to a file. Without a version: among the versions covering `fiscal_year`
+    (and already in effect on `as_of`), the latest `effective_from`, then the highest version."""
     return choose(
-        ref, discover(dirs), fiscal_year=fiscal_year, where=", ".join(str(d) for d in dirs)
+        ref,
+        discover(dirs),
+        fiscal_year=fiscal_year,
+        as_of=as_of,
+        where=", ".join(str(d) for d in dirs),
     )
 
 
@@ -90,6 +107,7 @@ def choose(
     available: list[RubricVersion],
     *,
     fiscal_year: int | None = None,
+    as_of: dt.date | None = None,
     where: str = "rubrics",
 ) -> Path:
     """`resolve` over given versions (e.g. those a service has live)."""
@@ -97,8 +115,16 @@ def choose(
     versions = [v for v in available if v.id == rubric_id]
     if version:
         versions = [v for v in versions if v.version == version]
-    elif fiscal_year is not None and any(fiscal_year in v.fiscal_years for v in versions):
-        versions = [v for v in versions if fiscal_year in v.fiscal_years]
+    else:
+        if fiscal_year is not None and any(fiscal_year in v.fiscal_years for v in versions):
+            versions = [v for v in versions if fiscal_year in v.fiscal_years]
+        if as_of is not None and any(
+            v.effective_from is None or v.effective_from <= as_of for v in versions
+        ):
+            # A version not yet in effect on the evaluation date is not chosen implicitly.
+            versions = [
+                v for v in versions if v.effective_from is None or v.effective_from <= as_of
+            ]
     if not versions:
         known = sorted({f"{v.id}@{v.version}" for v in available})
         raise RubricError(
@@ -112,7 +138,9 @@ def choose(
                 )
             ]
         )
-    return max(versions, key=lambda v: _version_key(v.version)).path
+    return max(
+        versions, key=lambda v: (v.effective_from or dt.date.min, _version_key(v.version))
+    ).path
 
 
 class RubricCache:
