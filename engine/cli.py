@@ -202,7 +202,7 @@ def _test(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from engine.rubric.diff import load_corpus, rescore, rule_changes, summary
+    from engine.rubric.diff import diff_report, load_corpus, rescore, rule_changes, summary
 
     dirs, rules = rubric_dirs(args.rubrics), rules_dirs(args.rules)
     old = load_rubric(resolve(args.old, dirs), rules)
@@ -223,23 +223,7 @@ def _diff(args: argparse.Namespace) -> int:
         else:
             deltas = rescore(old, new, corpus, backend, as_of=args.as_of)
     if args.format == "json":
-        out = {
-            "old": {"ref": old.ref, "sha256": old.sha256},
-            "new": {"ref": new.ref, "sha256": new.sha256},
-            "changes": [vars(c) for c in changes],
-            "packages": [
-                {
-                    "package": d.package,
-                    "department": d.department,
-                    "old": d.old,
-                    "new": d.new,
-                    "delta": d.delta,
-                    "causes": d.causes,
-                }
-                for d in deltas
-            ],
-            "summary": summary(deltas) if args.corpus else None,
-        }
+        out = diff_report(old, new, deltas if args.corpus else None)
         sys.stdout.write(render_json(out))
         return 0
     print(f"{old.ref} → {new.ref}")

@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine.diagnostics import PackageError, RubricError
 from engine.model import Package
-from engine.rubric.diff import rescore, rule_changes, summary
+from engine.rubric.diff import diff_report, rescore
 from service.errors import ApiError
 from service.evaluations import EvaluationService, _rubric_error
 from service.store import Evaluation
@@ -59,20 +59,4 @@ def whatif(
         stored_packages(service, fiscal_year=fiscal_year, limit=limit),
         service.evaluator.backend,
     )
-    return {
-        "old": {"ref": old.ref, "sha256": old.sha256},
-        "new": {"ref": new.ref, "sha256": new.sha256},
-        "changes": [vars(c) for c in rule_changes(old, new)],
-        "packages": [
-            {
-                "evaluation": d.package,
-                "department": d.department,
-                "old": d.old,
-                "new": d.new,
-                "delta": d.delta,
-                "causes": d.causes,
-            }
-            for d in deltas
-        ],
-        "summary": summary(deltas),
-    }
+    return diff_report(old, new, deltas, package_key="evaluation")

@@ -214,3 +214,26 @@ def summary(deltas: list[PackageDelta]) -> dict[str, Any]:
         "min_delta": min(values, default=Decimal(0)),
         "max_delta": max(values, default=Decimal(0)),
     }
+
+
+def diff_report(
+    old: Rubric, new: Rubric, deltas: list[PackageDelta] | None, *, package_key: str = "package"
+) -> dict[str, Any]:
+    """The what-if as JSON-ready data (CLI and HTTP): changes, per-package deltas, summary."""
+    return {
+        "old": {"ref": old.ref, "sha256": old.sha256},
+        "new": {"ref": new.ref, "sha256": new.sha256},
+        "changes": [vars(c) for c in rule_changes(old, new)],
+        "packages": [
+            {
+                package_key: d.package,
+                "department": d.department,
+                "old": d.old,
+                "new": d.new,
+                "delta": d.delta,
+                "causes": d.causes,
+            }
+            for d in deltas or []
+        ],
+        "summary": summary(deltas) if deltas is not None else None,
+    }
