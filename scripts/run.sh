@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Set up, then score the example package on the bundled rubric (the main job).
+# Set up, then run the main job on the embedded defaults: the HTTP service on SQLite
+# (./jixiao.db) with the bundled rubrics. The first start on an empty store prints a one-time
+# admin key. Options go to `jixiao serve` (e.g. --port 8080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-.venv/bin/jixiao score examples/yueyang-kjj-2023/dossier.toml "$@"
+exec .venv/bin/jixiao serve "$@"
