@@ -7,6 +7,8 @@ web stack; this module adds the service's commands and hands the rest over uncha
 from __future__ import annotations
 
 import argparse
+import os
+import secrets
 import sys
 from collections.abc import Sequence
 
@@ -86,6 +88,10 @@ def _serve(args: argparse.Namespace) -> int:
         store.dispose()
     if token:
         announce_admin_key(token)
+    if not settings.session_secret:
+        # The workers inherit the environment: one secret for all of them, so a web session
+        # made by one worker is accepted by the others. Replicas must set it themselves.
+        os.environ["JIXIAO_SESSION_SECRET"] = secrets.token_urlsafe(32)
     uvicorn.run(
         "service.app:create_app",  # an import string and a factory: required for workers > 1
         factory=True,

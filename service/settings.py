@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     bootstrap_admin: bool = Field(
         default=True, description="print a one-time admin key when the key store is empty"
     )
+    session_secret: str | None = Field(
+        default=None,
+        description="signs the web workbench's session cookies; share it across workers and replicas",
+    )
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
