@@ -108,11 +108,17 @@ def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Pack
         report = report or imported.report
         projects.extend(imported.project_tables)
         warnings.extend(imported.warnings)
-    return Package(
-        dossier=dossier,
-        basic_data=basic,
-        department_table=department,
-        project_tables=projects,
-        report=report,
-        warnings=warnings,
-    )
+    try:
+        return Package(
+            dossier=dossier,
+            basic_data=basic,
+            department_table=department,
+            project_tables=projects,
+            report=report,
+            warnings=warnings,
+        )
+    except ValidationError as exc:
+        raise PackageError(
+            documents[0][0] if documents else "package",
+            [PackageProblem("documents", "表格中有负数金额或数值", str(exc.errors()[0]["msg"]))],
+        ) from None

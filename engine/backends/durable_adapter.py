@@ -1,7 +1,10 @@
 """The only module that touches durable_rules. It handles every pitfall in domain.md §7.
 
-- Every engine call runs on one dedicated thread: durable_rules is not thread-safe, and its
-  Host's own dispatcher timer threads race with callers, so the Host here starts none.
+- Every engine call runs under one process-wide lock: durable_rules is not thread-safe, and
+  its Host's own dispatcher timer threads race with callers, so the Host here starts none.
+  (Calls used to be handed to one dedicated thread; the C engine keeps no thread-local state,
+  so the lock serialises them just as well and saves the hand-over, about 0.25 ms an
+  evaluation: docs/performance.md.)
 - A fresh sid per evaluation, with delete_state in `finally`: more than 1,024 live sids breaks
   a ruleset until the process restarts.
 - Every evaluation opens with a sentinel fact that a sentinel rule always matches: delete_state
@@ -11,6 +14,11 @@
 - Every rule carries a positive type tag: a rule of only "does not exist" tests loops forever.
 - Exceptions raised inside actions are swallowed by durable_rules into state["exception"];
   they are surfaced here as EngineError.
+- Speed: facts go to the C engine (`durable_rules_engine`) directly and each fired action is
+  read from the engine's own JSON message, following the same protocol as durable.engine's
+  Host (assert, start_action_for_state, update_state, complete_and_start_action) but without
+  its per-action Closure, state parsing and re-serialising, which cost more than the matching
+  itself (docs/performance.md).
 - A ruleset name is registered once; plans are named by content hash, so a new version is a
   new name, and re-registering the same name reuses the existing ruleset.
 - durable_rules compares strings with numbers as strings and rejects floats printed as 1e-05
@@ -21,16 +29,15 @@ from __future__ import annotations
 
 import copy
 import itertools
+import json
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from decimal import Decimal
 from typing import Any
 
+import durable_rules_engine as _engine  # type: ignore[import-not-found, unused-ignore]  # durable.engine's C core
 from durable.engine import (  # untyped; pyproject's mypy override ignores its missing stubs
     Host,
-    MessageNotHandledException,
-    MessageObservedException,
 )
 
 from engine.backends.plan import EngineFact, Match, RulesetPlan
@@ -41,6 +48,10 @@ SENTINEL = "$sentinel"
 MAX_FIELDS = 255
 # Floats at or above 1e16 print with an exponent, which durable_rules rejects (error 204).
 MAX_MAGNITUDE = Decimal("1e15")
+
+
+# durable_rules' state is process-wide (every Host shares the C engine): one lock for all backends.
+_ENGINE_LOCK = threading.Lock()
 
 
 class EngineError(Exception):
@@ -56,20 +67,31 @@ class _QuietHost(Host):  # type: ignore[misc]  # Host is untyped
 
 def durable_fact(fact: EngineFact, sid: str) -> dict[str, Any]:
     """A fact as durable_rules accepts it: ints, plain floats, strings; at most 255 fields."""
-    if len(fact.fields) + 3 > MAX_FIELDS:
+    fields = fact.fields
+    if len(fields) + 3 > MAX_FIELDS:
         raise EngineError(
-            f"fact {fact.tag} has {len(fact.fields)} fields; durable_rules allows {MAX_FIELDS - 3}"
+            f"fact {fact.tag} has {len(fields)} fields; durable_rules allows {MAX_FIELDS - 3}"
         )
     out: dict[str, Any] = {"sid": sid, "id": str(fact.index), TAG: fact.tag}
-    for name, value in fact.fields.items():
-        if isinstance(value, bool):
+    for name, value in fields.items():
+        kind = type(value)
+        if kind is bool:
             out[name] = 1 if value else 0
+        elif kind is str:
+            out[name] = value
         elif isinstance(value, Decimal):
             if abs(value) >= MAX_MAGNITUDE:
                 raise EngineError(f"fact {fact.tag}.{name}={value} is too large for durable_rules")
-            out[name] = int(value) if value == value.to_integral_value() else float(value)
-            if isinstance(out[name], float) and "e" in repr(out[name]):
-                raise EngineError(f"fact {fact.tag}.{name}={value} would print with an exponent")
+            whole = int(value)
+            if whole == value:
+                out[name] = whole
+            else:
+                number = float(value)
+                if "e" in repr(number):
+                    raise EngineError(f"fact {fact.tag}.{name}={value} would print with an exponent")
+                out[name] = number
+        elif isinstance(value, bool):  # a bool subclass: same as bool
+            out[name] = 1 if value else 0
         elif isinstance(value, str):
             out[name] = value
         else:
@@ -77,8 +99,26 @@ def durable_fact(fact: EngineFact, sid: str) -> dict[str, Any]:
     return out
 
 
+class _Fired:
+    """What an action sees of a firing: the matched fact as `m` (as durable's Closure.m)."""
+
+    __slots__ = ("m",)
+
+    def __init__(self, m: Any) -> None:
+        self.m = m
+
+
+# json.dumps(..., ensure_ascii=False) builds a new encoder on every call; one is enough.
+_encode = json.JSONEncoder(ensure_ascii=False).encode
+
+# assert_fact's result codes (durable_rules rules.h): 1 = matched no rule, 2 = already seen.
+_NOT_HANDLED = 1
+_OBSERVED = 2
+_DEFERRED = 3
+
+
 class DurableBackend:
-    """Matches facts with durable_rules, all calls on one thread."""
+    """Matches facts with durable_rules, one call at a time in the whole process."""
 
     name = "durable"
 
@@ -86,18 +126,23 @@ class DurableBackend:
         # durable_rules cannot unregister a ruleset: past this many (old rubric versions after
         # reloads), the engine starts a fresh Host and re-registers what is used next.
         self.max_rulesets = max_rulesets
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="durable-rules")
         self._host: Any = None
         self._registered: dict[str, dict[str, Any]] = {}
+        # plan name -> (C ruleset handle, rule id -> action), for the direct protocol.
+        self._handles: dict[str, tuple[int, dict[str, Callable[[Any], None]]]] = {}
         self._collector: list[Match] = []
         self._sids = itertools.count(1)
-        self._lock = threading.Lock()
+        # Sessions opened and not yet deleted, and the most ever open at once: proof for the
+        # memory benchmark that the 1,024 live-sid limit is never approached.
+        self.open_sessions = 0
+        self.peak_sessions = 0
 
     # -- public API: safe from any thread --------------------------------------------------
 
     def match(self, plan: RulesetPlan, facts: list[EngineFact]) -> set[Match]:
         """Every (rule id, fact index) whose condition holds."""
-        return self._executor.submit(self._match, plan, facts).result()
+        with _ENGINE_LOCK:
+            return self._match(plan, facts)
 
     @staticmethod
     def definition_of(plan: RulesetPlan) -> dict[str, Any]:
@@ -109,24 +154,27 @@ class DurableBackend:
         return sorted(self._registered)
 
     def close(self) -> None:
-        """Stop the engine thread."""
-        self._executor.shutdown(wait=True)
+        """Nothing to stop: kept for callers of the former engine-thread design."""
 
-    # -- on the engine thread only ----------------------------------------------------------
+    # -- under _ENGINE_LOCK only -------------------------------------------------------------
 
     def _ensure(self, plan: RulesetPlan) -> None:
         if plan.name in self._registered:
             return
         if self._host is None or len(self._registered) >= self.max_rulesets:
-            # Safe: every call runs on this one thread, so no evaluation is inside the old Host.
+            # Safe: every call holds the engine lock, so no evaluation is inside the old Host.
             self._host = _QuietHost()
             self._registered.clear()
+            self._handles.clear()
         definition = _definition(plan, self._action)
         # set_rulesets mutates what it is given (it pops the actions): keep our own copy clean.
         self._host.set_rulesets(
             {plan.name: copy.deepcopy(definition, memo=_keep_callables(definition))}
         )
         self._registered[plan.name] = definition
+        handle = self._host.get_ruleset(plan.name)._handle
+        actions = {rule_id: body["run"] for rule_id, body in definition.items() if "run" in body}
+        self._handles[plan.name] = (handle, actions)
 
     def _action(self, rule_id: str) -> Callable[[Any], None]:
         def record(c: Any) -> None:
@@ -136,29 +184,57 @@ class DurableBackend:
 
     def _match(self, plan: RulesetPlan, facts: list[EngineFact]) -> set[Match]:
         self._ensure(plan)
+        handle, actions = self._handles[plan.name]
         sid = f"e{next(self._sids)}"
         self._collector = []
-        host = self._host
+        failures: list[str] = []
+        self.open_sessions += 1
+        self.peak_sessions = max(self.peak_sessions, self.open_sessions)
         try:
-            self._assert(plan.name, {"sid": sid, "id": "-1", TAG: SENTINEL})
+            self._assert(handle, actions, {"sid": sid, "id": "-1", TAG: SENTINEL}, failures)
             for fact in facts:
-                self._assert(plan.name, durable_fact(fact, sid))
+                self._assert(handle, actions, durable_fact(fact, sid), failures)
         finally:
-            host.delete_state(plan.name, sid)
+            _engine.delete_state(handle, sid)
+            self.open_sessions -= 1
+        if failures:
+            raise EngineError(f"a rule action failed: {failures[0]}")
         # An `or` condition fires once per matching branch: the set removes the repeats.
         return {m for m in self._collector if m[0] != SENTINEL}
 
-    def _assert(self, ruleset: str, fact: dict[str, Any]) -> None:
+    def _assert(
+        self,
+        handle: int,
+        actions: dict[str, Callable[[Any], None]],
+        fact: dict[str, Any],
+        failures: list[str],
+    ) -> None:
+        """Assert one fact and run every action it fires, as durable.engine's Host would."""
         try:
-            state = self._host.assert_fact(ruleset, fact)
-        except MessageNotHandledException:
-            return  # the fact matched no rule: normal
-        except MessageObservedException as exc:
-            raise EngineError(f"duplicate fact {fact.get('id')} in one evaluation") from exc
+            code, state_handle = _engine.assert_fact(handle, _encode(fact))
         except Exception as exc:  # durable_rules raises bare Exception for engine errors
             raise EngineError(f"durable_rules refused fact {fact.get('id')}: {exc}") from exc
-        if isinstance(state, dict) and state.get("exception"):
-            raise EngineError(f"a rule action failed: {state['exception']}")
+        if code == _NOT_HANDLED:
+            return  # the fact matched no rule: normal
+        if code == _OBSERVED:
+            raise EngineError(f"duplicate fact {fact.get('id')} in one evaluation")
+        if code == _DEFERRED:
+            return
+        started = _engine.start_action_for_state(handle, state_handle)
+        if not started:
+            return
+        state, message = started
+        while message:
+            for rule_id, matched in json.loads(message).items():
+                try:
+                    actions[rule_id](_Fired(matched["m"]))
+                except Exception as exc:
+                    # durable_rules records the failure in the state and goes on; so do we,
+                    # and the evaluation fails once the session is drained and deleted.
+                    failures.append(f"{type(exc).__name__}: {exc}")
+            # The actions never change the session state: hand it back as it came.
+            _engine.update_state(handle, state)
+            message = _engine.complete_and_start_action(handle, state_handle)
 
 
 def _definition(plan: RulesetPlan, action: Callable[[str], Any]) -> dict[str, Any]:

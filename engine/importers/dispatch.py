@@ -46,7 +46,25 @@ def import_document(
         return import_text(text, document=name, layout=layout)
     reader = _READERS.get(suffix)
     if reader is not None:
-        return reader(data, document=name, layout=layout)
+        try:
+            return reader(data, document=name, layout=layout)
+        except PackageError:
+            raise
+        except (KeyboardInterrupt, SystemExit):
+            raise
+        except BaseException as exc:  # a corrupt file may panic inside the Rust/C readers
+            # (python-calamine raises a BaseException on some truncated .xls; zlib.error on a bad
+            # deflate stream): bad input is a PackageError, never a crash or a 5xx.
+            raise PackageError(
+                name,
+                [
+                    PackageProblem(
+                        "documents",
+                        "文档已损坏，无法读取",
+                        f"corrupt document: {type(exc).__name__}: {exc}"[:300],
+                    )
+                ],
+            ) from None
     supported = ", ".join(SUPPORTED)
     raise PackageError(
         name,

@@ -66,18 +66,42 @@ def ratio(part: int, whole: int) -> Decimal:
 
 def cell_evidence(*cells: Cell | None) -> tuple[Evidence, ...]:
     """Evidence for each cell given (blank cells included: the blank is the evidence)."""
-    return tuple(Evidence.at(c.location, c.text or BLANK) for c in cells if c is not None)
+    return tuple(Evidence(c.location.render(), c.text or BLANK) for c in cells if c is not None)
+
+
+_MARKER_SETS: dict[int, tuple[Sequence[str], frozenset[str]]] = {}
+
+
+def _marker_set(markers: Sequence[str]) -> frozenset[str]:
+    """The markers normalised, once per markers list (a parameter: the same object every time)."""
+    hit = _MARKER_SETS.get(id(markers))
+    if hit is not None and hit[0] is markers:
+        return hit[1]
+    if len(_MARKER_SETS) > 1024:
+        _MARKER_SETS.clear()
+    normalised = frozenset(norm(m) for m in markers)
+    _MARKER_SETS[id(markers)] = (markers, normalised)
+    return normalised
 
 
 def is_marker(text: str, markers: Sequence[str]) -> bool:
     """The text is one of the markers ("不适用", "—" …), after normalising."""
     value = norm(text)
-    return bool(value) and any(value == norm(m) for m in markers)
+    return bool(value) and value in _marker_set(markers)
 
 
 def is_na_row(row: IndicatorRow, markers: Sequence[str]) -> bool:
     """An indicator row marked 不适用 / "—": left out of sums, counts and scoring."""
-    return any(is_marker(c, markers) for c in (row.level3, row.target.text, row.points.text))
+    found = _marker_set(markers)
+    # Three cells, unrolled: this runs for every indicator row in five measures.
+    value = norm(row.level3)
+    if value and value in found:
+        return True
+    value = norm(row.target.text)
+    if value and value in found:
+        return True
+    value = norm(row.points.text)
+    return bool(value) and value in found
 
 
 def name_matches(name: str, key: str) -> bool:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
+from functools import lru_cache
 from typing import Literal
 
 from pydantic import Field
@@ -769,11 +770,19 @@ def _spending(
 
 def _longest_suffix(name: str, texts: Sequence[str], min_chars: int) -> str | None:
     """The name, or its longest suffix of at least `min_chars` characters, found in a text."""
+    # One search over the texts joined by a character the name lacks finds the same suffixes
+    # as a search of each text (a match cannot span the separator).
+    joined = "\0".join(texts) if "\0" not in name else None
     for start in range(0, len(name) - min_chars + 1):
         part = name[start:]
-        if any(part in t for t in texts):
+        if part in joined if joined is not None else any(part in t for t in texts):
             return part
     return None
+
+
+# Report sections and indicator names are normalised on every evaluation of a package: the
+# same texts each time a package is re-scored (pure, so a bounded cache is safe).
+_normalized = lru_cache(maxsize=1024)(normalize_text)
 
 
 def _in_base(value: Decimal, unit: str, vocab: QuantityVocabulary) -> tuple[str, Decimal]:
@@ -786,7 +795,7 @@ def _report_figures(package: Package, params: CrossParams) -> list[Fact]:
     if report is None:
         return []
     vocab = vocabulary(params.vocabulary)
-    sections = [(s, normalize_text(s.text)) for s in report.sections]
+    sections = [(s, _normalized(s.text)) for s in report.sections]
     texts = [t for _, t in sections]
     facts: list[Fact] = []
     for table in select_tables(package, "all"):
@@ -797,7 +806,7 @@ def _report_figures(package: Package, params: CrossParams) -> list[Fact]:
             actual = parse_value(row.actual.text, vocab, indicator_name=row.level3)
             if actual.kind != "quantitative":
                 continue
-            name = normalize_text(row.level3).replace(" ", "")
+            name = _normalized(row.level3).replace(" ", "")
             found = _longest_suffix(name, texts, params.min_match_chars)
             if found is None:
                 continue

@@ -9,9 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import cached_property
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Frozen(BaseModel):
@@ -214,6 +214,21 @@ class Report(_Frozen):
     location: Location
 
 
+def _cells(node: Any) -> Any:
+    """Every Cell inside a model tree."""
+    if isinstance(node, Cell):
+        yield node
+    elif isinstance(node, BaseModel):
+        for name in type(node).model_fields:
+            yield from _cells(getattr(node, name))
+    elif isinstance(node, list | tuple):
+        for item in node:
+            yield from _cells(item)
+    elif isinstance(node, dict):
+        for item in node.values():
+            yield from _cells(item)
+
+
 class Package(_Frozen):
     """A whole package: the manifest and every document parsed from it."""
 
@@ -223,3 +238,13 @@ class Package(_Frozen):
     project_tables: list[SelfEvalTable] = Field(default_factory=list)
     report: Report | None = None
     warnings: list[ImportWarning] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _no_negative_amounts(self) -> Package:
+        """Amounts, counts, points and rates in these forms are never negative: a minus sign is a
+        typing accident, refused rather than scored."""
+        tables: list[Any] = [self.basic_data, self.department_table, *self.project_tables]
+        for cell in _cells(tables):
+            if cell.number is not None and cell.number < 0:
+                raise ValueError(f"negative figure {cell.text!r} at {cell.location.render()}")
+        return self
