@@ -73,9 +73,9 @@ def quantile(times: list[float], q: float) -> float:
     return ordered[rank] * 1000
 
 
-def _timed(fn: Callable[[], Any]) -> float:
+def _timed(fn: Callable[..., Any], *args: Any) -> float:
     start = time.perf_counter()
-    fn()
+    fn(*args)
     return time.perf_counter() - start
 
 
@@ -93,7 +93,8 @@ def clear_text_caches() -> None:
 def _hooked(backend: Backend, sink: dict[str, list[float]]) -> Evaluator | None:
     """An evaluator reporting its phases into `sink` (None where the engine has no hook)."""
     try:
-        return Evaluator(backend, on_phase=lambda phase, s: sink[phase].append(s))  # type: ignore[call-arg]
+        # The engine before the phase hook (for before/after runs) has no on_phase.
+        return Evaluator(backend, on_phase=lambda phase, s: sink[phase].append(s))  # type: ignore[call-arg, unused-ignore]
     except TypeError:
         return None
 
@@ -128,17 +129,20 @@ def run(rounds: int, only: str | None = None) -> dict[str, Any]:
             def score(p: Package, e: Evaluator = evaluator) -> dict[str, Any]:
                 return e.evaluate(p, rubric, mode="bureau", as_of=AS_OF)
 
+            def score_and_render(p: Package, e: Evaluator = evaluator) -> str:
+                return render_json(e.evaluate(p, rubric, mode="bureau", as_of=AS_OF))
+
             for _ in range(BLOCK):
-                times[name]["evaluate"].append(_timed(lambda s=score: s(package)))
+                times[name]["evaluate"].append(_timed(score, package))
             for _ in range(BLOCK):
-                times[name]["+render"].append(_timed(lambda s=score: render_json(s(package))))
+                times[name]["+render"].append(_timed(score_and_render, package))
             for _ in range(BLOCK):
                 fresh = Package.model_validate_json(package_json)
-                times[name]["fresh"].append(_timed(lambda s=score, p=fresh: s(p)))
+                times[name]["fresh"].append(_timed(score, fresh))
             for _ in range(BLOCK):
                 fresh = Package.model_validate_json(package_json)
                 clear_text_caches()
-                times[name]["cold"].append(_timed(lambda s=score, p=fresh: s(p)))
+                times[name]["cold"].append(_timed(score, fresh))
             if (h := hooked[name]) is not None:
                 for _ in range(BLOCK):
                     h.evaluate(package, rubric, mode="bureau", as_of=AS_OF)

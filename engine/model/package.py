@@ -214,19 +214,39 @@ class Report(_Frozen):
     location: Location
 
 
+_LEAVES = frozenset({type(None), str, bool, int, Decimal, dt.date, Location})
+
+
 def _cells(node: Any) -> Any:
     """Every Cell inside a model tree."""
-    if isinstance(node, Cell):
-        yield node
+    out: list[Cell] = []
+    _collect_cells(node, out)
+    return out
+
+
+def _collect_cells(node: Any, out: list[Cell]) -> None:
+    # Exact-type tests first: isinstance() on a pydantic model goes through the model
+    # metaclass's __instancecheck__, a Python call, and this runs for every node of every
+    # Package built (each request, each stored package re-read).
+    kind = type(node)
+    if kind is Cell:
+        out.append(node)
+    elif kind in _LEAVES:
+        return  # holds no Cell
+    elif kind is list or kind is tuple:
+        for item in node:
+            _collect_cells(item, out)
+    elif isinstance(node, Cell):
+        out.append(node)
     elif isinstance(node, BaseModel):
         for name in type(node).model_fields:
-            yield from _cells(getattr(node, name))
+            _collect_cells(getattr(node, name), out)
     elif isinstance(node, list | tuple):
         for item in node:
-            yield from _cells(item)
+            _collect_cells(item, out)
     elif isinstance(node, dict):
         for item in node.values():
-            yield from _cells(item)
+            _collect_cells(item, out)
 
 
 class Package(_Frozen):

@@ -15,7 +15,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import tomllib
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -160,25 +159,11 @@ def test_package_json_gives_a_package_or_a_validation_error(
 # -- every importer -------------------------------------------------------------------------
 
 
-def known_gap(exc: BaseException) -> bool:
-    """An importer failure already pinned by a strict xfail in test_hostile.py.
-
-    - a damaged deflate stream in a .docx/.xlsx raises zlib.error out of the zip reader;
-    - python-calamine panics (a Rust panic, a BaseException) on some damaged .xls files.
-    Tolerated here so that the fuzzers keep looking for other failures; when the importer is
-    fixed, the xfails there turn into failures and this goes.
-    """
-    return isinstance(exc, zlib.error) or type(exc).__name__ == "PanicException"
-
-
 def _imported_or_refused(name: str, data: bytes) -> None:
     try:
         import_document(name, data)
     except PackageError as exc:
         well_formed(exc)
-    except BaseException as exc:
-        if not known_gap(exc):
-            raise
 
 
 @FUZZ
