@@ -2,7 +2,7 @@
 
 Settings are read here, never at import time. Startup migrates the store, prints a one-time
 admin key on an empty key store, and compiles the rubrics on disk. Engine work runs in worker
-threads (the durable_rules backend then hands it to its own single thread), never on the
+threads (the durable_rules backend then serialises it under one lock), never on the
 event loop.
 """
 

@@ -1,7 +1,7 @@
 """The rule-matching backend of this process: one per process, shared by every app.
 
 durable_rules is not thread-safe and keeps process-wide state (domain.md §7); the adapter runs
-it on one dedicated thread, so the service must never make a second one. This is the only
+it under one lock (dispatcher threads off), so the service must never make a second one. This is the only
 service module that imports the adapter (an import-linter contract keeps durable_rules behind
 the adapter).
 """

@@ -3,7 +3,8 @@
 Oversized bodies, deeply nested JSON, NaN, 1e309, invalid dates and strings where numbers
 belong, through the service (JSON and parsed-package bodies) and through `jixiao score`.
 Then schemathesis against the service's own OpenAPI schema, a bounded number of cases per
-operation. Gaps found here are pinned as strict xfails (they turn into failures once fixed).
+operation. Then the faults this suite found first, kept as regressions: negative amounts,
+a truncated .xls (a Rust panic in python-calamine), a corrupt deflate stream in .docx/.xlsx.
 """
 
 from __future__ import annotations
@@ -190,14 +191,10 @@ def test_cli_refuses_hostile_manifests_with_exit_code_2(
     assert "Traceback" not in err
 
 
-# -- gaps, pinned: strict xfails turn into failures once fixed ------------------------------
+# -- regressions: faults this suite found (negative figures were scored; corrupt files crashed
+# the importers, a .xls panic even answered HTTP 500 with no body) ---------------------------
 
 
-def NEGATIVE_AMOUNTS(fn: Any) -> Any:  # was a pinned gap; fixed by Package's validator
-    return fn
-
-
-@NEGATIVE_AMOUNTS
 def test_negative_amount_in_a_parsed_package_is_refused(app: App) -> None:
     before = app.stored()
     response = app.post(_with_first_amount('"-1000"'))
@@ -205,7 +202,6 @@ def test_negative_amount_in_a_parsed_package_is_refused(app: App) -> None:
     assert app.stored() == before
 
 
-@NEGATIVE_AMOUNTS
 def test_negative_amount_in_the_text_is_refused(app: App) -> None:
     text = PACKAGE_TXT.replace("1157.5", "-1157.5", 1)
     assert text != PACKAGE_TXT
@@ -221,7 +217,7 @@ def test_truncated_xls_is_refused_with_a_package_error() -> None:
 
 
 def test_truncated_xls_over_http_gets_a_4xx() -> None:
-    # Its own app: the panic escapes the app and stops the test client's event loop.
+    # Its own app: before the fix the panic escaped the app and stopped the client's event loop.
     with running_app() as app:
         _post_truncated_xls(app)
 
