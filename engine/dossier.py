@@ -8,8 +8,10 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from engine import labels
 from engine.diagnostics import PackageError, PackageProblem
 from engine.model import Dossier, Package
+from engine.model.package import MISSING_PART, ImportWarning, Location
 
 _ZH: dict[str, str] = {
     "missing": "缺少必填项",
@@ -108,6 +110,23 @@ def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Pack
         report = report or imported.report
         projects.extend(imported.project_tables)
         warnings.extend(imported.warnings)
+    parts = {
+        "basic_data": basic,
+        "department": department,
+        "project": projects,
+        "report": report,
+    }
+    where = Location(document=documents[0][0] if documents else "package")
+    warnings.extend(
+        ImportWarning(
+            code=MISSING_PART,
+            message=f"the package has no {kind} part: scored as not provided",
+            location=where,
+            text=labels.PARTS[kind],
+        )
+        for kind, found in parts.items()
+        if not found
+    )
     try:
         return Package(
             dossier=dossier,
