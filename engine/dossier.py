@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -44,6 +45,17 @@ def problems_from(exc: ValidationError, prefix: str = "") -> list[PackageProblem
     return out
 
 
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_error_zh(exc: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error in Chinese, with its line and column (tomllib says them in English)."""
+    found = _AT.search(str(exc))
+    if found is None:
+        return "TOML 格式错误"
+    return f"TOML 格式错误（第 {found.group(1)} 行第 {found.group(2)} 列）"
+
+
 def parse_manifest(data: dict[str, Any], *, file: str) -> Dossier:
     """Validate manifest data into a Dossier, or raise PackageError with every problem."""
     try:
@@ -68,7 +80,7 @@ def read_manifest(path: Path) -> Dossier:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PackageError(shown, [PackageProblem("(toml)", "TOML 格式错误", str(exc))]) from None
+        raise PackageError(shown, [PackageProblem("(toml)", toml_error_zh(exc), str(exc))]) from None
     return parse_manifest(data, file=shown)
 
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.diagnostics import PackageError, PackageProblem
-from engine.dossier import assemble, parse_manifest, problems_from
+from engine.dossier import assemble, parse_manifest, problems_from, toml_error_zh
 from engine.model import Dossier, Package
 from service.audit import canonical
 
@@ -104,7 +104,7 @@ class Submission:
             try:
                 data = tomllib.loads(self.manifest)
             except tomllib.TOMLDecodeError as exc:
-                raise _invalid("manifest", "TOML 格式错误", str(exc), "manifest") from None
+                raise _invalid("manifest", toml_error_zh(exc), str(exc), "manifest") from None
             return parse_manifest(data, file="manifest")
         if self.form == "json":
             body = dict(self.manifest) | {"documents": [n for n, _ in self.documents]}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import re
 from pathlib import Path
 
 import docx
@@ -121,3 +122,109 @@ def test_discretionary_reasons_cite_their_grounds_in_chinese() -> None:
     grounds = [r for r in reasons if "依据：" in r]
     assert grounds
     assert not [r for r in grounds if "=" in r or "_" in r]
+
+
+def _adjust(clause: str, score: str, band: str | None = None) -> dict[str, object]:
+    from decimal import Decimal
+
+    from engine.adjust import Adjustment, apply_adjustment
+
+    rubric = load_rubric(REPO / "rubrics/yueyang-fujian5/2024.1.toml", [REPO / "rules"])
+    report = _report(EXAMPLE / "dossier.toml", "bureau")
+    adj = Adjustment(clause, Decimal(score), "只提出资金不足", "审核员甲", "2026-11-30T00:00:00Z", band)
+    return apply_adjustment(report, rubric, adj)
+
+
+def _adjusted_label(report: dict[str, object], clause: str) -> str:
+    for item in report["items"]:  # type: ignore[attr-defined]
+        for adj in item["assessment"].get("adjustments", []):
+            if adj["clause"] == clause:
+                return str(adj["label"])
+    raise AssertionError(clause)
+
+
+def test_a_reviewer_names_the_band_where_ranges_overlap() -> None:
+    from engine.adjust import AdjustmentError
+
+    unnamed = _adjust("problems.quality", "0")
+    assert _adjusted_label(unnamed, "problems.quality") == "未反映问题（其他情况，酌情扣分）"
+    named = _adjust("problems.quality", "0", band="problems.funding-only")
+    assert _adjusted_label(named, "problems.quality") == "只提出资金不足问题"
+    with pytest.raises(AdjustmentError) as outside:
+        _adjust("problems.quality", "5", band="problems.funding-only")
+    assert outside.value.field == "score"
+    with pytest.raises(AdjustmentError) as unknown:
+        _adjust("problems.quality", "0", band="problems.nope")
+    assert unknown.value.field == "band"
+
+
+def test_refused_adjustments_say_in_chinese_what_is_wrong() -> None:
+    from engine.adjust import AdjustmentError
+
+    with pytest.raises(AdjustmentError) as fixed:
+        _adjust("notice.issued", "1")
+    with pytest.raises(AdjustmentError) as unknown:
+        _adjust("no.such.clause", "1")
+    assert fixed.value.field == unknown.value.field == "clause"
+    assert fixed.value.message != unknown.value.message
+    for error, clause in ((fixed.value, "notice.issued"), (unknown.value, "no.such.clause")):
+        assert clause in error.message
+        assert not re.search("[A-Za-z]", error.message.replace(clause, ""))
+
+
+def test_times_people_read_are_beijing_time_in_chinese() -> None:
+    from engine.labels import local_time
+
+    assert local_time("2026-11-29T23:58:38.259+00:00") == "2026年11月30日 07:58"
+    assert local_time("2026-11-29T23:58:38.259+00:00", "UTC") == "2026年11月29日 23:58"
+
+
+def test_one_table_of_labels_for_the_cli_the_web_and_the_sheets() -> None:
+    from engine.export._sheet import SEVERITY_LABELS
+    from engine.labels import SEVERITIES
+    from service.web.sheet import SEVERITY_ZH
+
+    assert SEVERITY_LABELS is SEVERITIES
+    assert SEVERITY_ZH is SEVERITIES
+
+
+def test_the_cli_table_is_chinese(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["score", str(EXAMPLE / "dossier.toml")]) == 0
+    out = capsys.readouterr().out
+    assert "line outside every table" not in out
+    assert "此行不在任何表格内" in out
+    assert "模式 财政评审" in out
+    assert "as_of" not in out
+
+
+def test_a_toml_error_says_line_and_column_in_chinese(tmp_path: Path) -> None:
+    path = tmp_path / "dossier.toml"
+    path.write_text('department = "x"\nfiscal_year = = 2023\n', "utf-8")
+    with pytest.raises(PackageError) as caught:
+        load_package(path)
+    assert "第 2 行" in caught.value.problems[0].zh
+    assert "列" in caught.value.problems[0].zh
+
+
+def _sheet_text(report: dict[str, object]) -> str:
+    from engine.export import build_sheet
+
+    sheet = build_sheet(report)
+    cells = [cell for table in [sheet.items, *sheet.extra] for row in table.rows for cell in row]
+    return "\n".join([*cells, *sheet.signatures, *(t.title for t in sheet.extra)])
+
+
+def test_the_paper_sheet_sends_no_one_to_the_json_and_has_a_date_line() -> None:
+    from engine.export import build_sheet
+
+    report = _report(EXAMPLE / "dossier.toml", "bureau")
+    text = _sheet_text(report)
+    assert "JSON" not in text
+    assert "日期：＿＿＿＿年＿＿月＿＿日" in text
+    # Every evidence location is on paper: beside its deduction, or in the evidence table.
+    sheet = build_sheet(report)
+    beside = sum(cell.count("证据：") for row in sheet.items.rows for cell in row)
+    table = next((t for t in sheet.extra if t.title == "证据附表"), None)
+    evidence = sum(len(d["evidence"]) for i in report["items"] for d in i["deductions"])  # type: ignore[attr-defined]
+    assert table is not None
+    assert beside + len(table.rows) == evidence

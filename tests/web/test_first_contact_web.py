@@ -1,0 +1,34 @@
+"""Issue 14 on the web pages: Chinese labels and Beijing time, withdrawn evaluations, bands."""
+
+from __future__ import annotations
+
+import re
+
+from tests.web.conftest import App, csrf_of
+
+
+def test_the_overview_chart_names_items_not_rule_ids(app: App) -> None:
+    page = app.client_for("reviewer").get("/web/").text
+    labels = re.findall(r'<text class="bar-label"[^>]*>([^<]*)</text>', page)
+    assert labels
+    assert not [label for label in labels if re.search(r"[a-z]\.[a-z]", label)]
+    assert "提交时间（UTC）" not in page
+
+
+def test_times_are_beijing_time_in_chinese(app: App) -> None:
+    client = app.client_for("reviewer")
+    page = client.get(f"/web/evaluations/{app.own}").text
+    form = csrf_of(page)
+    done = client.post(
+        f"/web/evaluations/{app.own}/adjust",
+        data={"csrf": form, "clause": "problems.quality", "score": "0", "reason": "只提出资金不足",
+              "band": "problems.funding-only"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    page = client.get(f"/web/evaluations/{app.own}").text
+    assert "时间（北京时间）" in page
+    assert "（UTC）" not in page
+    assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", page)
+    assert "只提出资金不足问题" in page  # the band the reviewer named
+    assert "measurable_share" not in page
