@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from engine import labels
 from engine.diagnostics import PackageError, PackageProblem
@@ -34,15 +35,53 @@ _ZH: dict[str, str] = {
 }
 
 
-def problems_from(exc: ValidationError, prefix: str = "") -> list[PackageProblem]:
-    """Pydantic errors as field paths with Chinese and English messages."""
+def problems_from(
+    exc: ValidationError, prefix: str = "", model: type[BaseModel] = Dossier
+) -> list[PackageProblem]:
+    """Pydantic errors as field paths with Chinese and English messages; an unknown key gets
+    the closest known key of its table ("did you mean")."""
     out = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
-        out.append(PackageProblem(path or "(root)", _ZH.get(err["type"], "取值无效"), err["msg"]))
+        zh, en = _ZH.get(err["type"], "取值无效"), err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            close = difflib.get_close_matches(
+                str(err["loc"][-1]), _fields_at(model, err["loc"][:-1]), n=1, cutoff=0.6
+            )
+            if close:
+                zh, en = f"{zh}（是否应为 {close[0]}？）", f"{en} (did you mean {close[0]!r}?)"
+        out.append(PackageProblem(path or "(root)", zh, en))
     return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the (nested) model at `loc`, or [] where that is not a model."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list of the same model
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model inside an annotation such as `Notice | None` or `list[Unit]`."""
+    if _is_model(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
 
 
 _AT = re.compile(r"\(at line (\d+), column (\d+)\)")

@@ -32,6 +32,18 @@ STATUSES: dict[str, str] = {
     "late": "逾期报送",
     "withdrawn": "已撤回",
 }
+CHANGES: dict[str, str] = {"added": "新增", "removed": "删除", "changed": "修改"}
+CHANGED_PARTS: dict[str, str] = {
+    "total": "总分",
+    "item": "评分项",
+    "clause": "评分条款",
+    "rule": "规则",
+    "band": "酌情档次",
+    "parameter": "参数",
+    "calendar": "日历",
+    "rule_set": "规则集",
+    "assessment": "自动评估",
+}
 ROLES: dict[str, str] = {"department": "部门", "reviewer": "评审人", "admin": "管理员"}
 RUBRIC_STATES: dict[str, str] = {"published": "已发布", "staged": "待发布"}
 

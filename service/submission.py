@@ -121,7 +121,9 @@ class Submission:
             try:
                 return Package.model_validate_json(json.dumps(self.manifest))
             except ValidationError as exc:
-                raise PackageError("request", problems_from(exc, prefix="package")) from None
+                raise PackageError(
+                    "request", problems_from(exc, prefix="package", model=Package)
+                ) from None
         dossier = dossier or self.dossier()
         return assemble(dossier, self._documents_for(dossier))
 
@@ -193,7 +195,9 @@ def from_json_body(raw: bytes) -> Submission:
     try:
         docs = _DOCUMENTS.validate_python(documents)
     except ValidationError as exc:
-        raise PackageError("request", problems_from(exc, prefix="documents")) from None
+        raise PackageError(
+            "request", problems_from(exc, prefix="documents", model=DocumentIn)
+        ) from None
     contents: list[tuple[str, Content]] = []
     for i, doc in enumerate(docs):
         try:

@@ -228,3 +228,50 @@ def test_the_paper_sheet_sends_no_one_to_the_json_and_has_a_date_line() -> None:
     evidence = sum(len(d["evidence"]) for i in report["items"] for d in i["deductions"])  # type: ignore[attr-defined]
     assert table is not None
     assert beside + len(table.rows) == evidence
+
+
+def test_rubric_diff_prints_values_as_toml_whole_and_no_minus_zero(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    args = ["rubric", "diff", "yueyang-fujian5@2024.1", "yitihua-platform@2024.1"]
+    assert cli_main([*args, "--corpus", str(EXAMPLE)]) == 0
+    out = capsys.readouterr().out
+    assert "{ points = 3, discretionary = false }" in out
+    assert "{'" not in out
+    assert "None" not in out
+    assert "…" not in out
+    assert "−0 →" not in out
+    assert " 0 → −3.00" in out
+
+
+def test_rubric_test_without_case_suites_fails(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "some-rubric").mkdir()
+    assert cli_main(["rubric", "test", str(tmp_path)]) == 2
+    assert "no case suites" in capsys.readouterr().err
+
+
+def test_out_into_a_missing_folder_is_a_clear_input_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "missing" / "sheet.xlsx"
+    assert cli_main(["score", str(EXAMPLE / "dossier.toml"), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "internal error" not in err
+    assert str(out.parent) in err
+
+
+def test_a_manifest_key_typo_gets_did_you_mean(tmp_path: Path) -> None:
+    manifest = (EXAMPLE / "dossier.toml").read_text("utf-8")
+    manifest = manifest.replace("department =", "departmnet =", 1)
+    manifest = manifest.replace("issued = true", "isued = true", 1)
+    manifest = manifest.replace('"package.txt"', f'"{EXAMPLE / "package.txt"}"')
+    path = tmp_path / "dossier.toml"
+    path.write_text(manifest, "utf-8")
+    with pytest.raises(PackageError) as caught:
+        load_package(path)
+    shown = {p.path: p for p in caught.value.problems}
+    assert "department" in shown["departmnet"].zh
+    assert "did you mean 'department'" in shown["departmnet"].en
+    assert "issued" in shown["notice.isued"].zh

@@ -97,6 +97,7 @@ class Web:
             FACT_ZH=labels.FACTS,
             WARNING_ZH=labels.IMPORT_WARNINGS,
             ZONE_ZH=labels.zone_label(tz),
+            RUBRIC_STATES=labels.RUBRIC_STATES,
             CHANGE_ZH=CHANGE_ZH,
             WHAT_ZH=WHAT_ZH,
             rule_anchor=rule_anchor,
@@ -515,6 +516,7 @@ def sheet_context(
     adjust_errors: dict[str, dict[str, str]] | None = None,
     adjust_values: dict[str, dict[str, str]] | None = None,
     adjusted: str | None = None,
+    withdraw_error: str = "",
 ) -> dict[str, Any]:
     """Everything the score sheet page shows."""
     service = _service(request)
@@ -529,6 +531,7 @@ def sheet_context(
         and package.get("deadline")
         and package["received_on"] > package["deadline"]
     )
+    withdrawn = next((e for e in audit["events"] if e["kind"] == "withdrawn"), None)
     notice = None
     if adjusted:
         done = [e for e in events if e["clause"] == adjusted]
@@ -543,7 +546,10 @@ def sheet_context(
         "hashes_ok": audit["hashes_ok"],
         "rubric_href": _rubric_href(service, report, evaluation_id),
         "late": late,
-        "can_adjust": principal.role == "reviewer",
+        "can_adjust": principal.role == "reviewer" and withdrawn is None,
+        "can_withdraw": principal.role in ("reviewer", "admin") and withdrawn is None,
+        "withdrawn": withdrawn,
+        "withdraw_error": withdraw_error,
         "adjust_errors": adjust_errors or {},
         "adjust_values": adjust_values or {},
         "notice": notice,
@@ -631,6 +637,29 @@ async def adjust(request: Request, evaluation_id: EvaluationId, signed: Session)
     return render(request, "sheet.html", 422, **context)
 
 
+@router.post("/evaluations/{evaluation_id}/withdraw")
+async def withdraw(request: Request, evaluation_id: EvaluationId, signed: Session) -> Response:
+    """Withdraw (撤回) an evaluation with a reason, through `EvaluationService.withdraw`."""
+    need(signed.principal, "reviewer", "admin")
+    form = await posted(request, signed)
+    reason = str(form.get("reason") or "").strip()
+    await form.close()
+    error = ""
+    if not reason:
+        error = "请填写撤回理由（必填）"
+    elif len(reason) > 4000:
+        error = "理由过长（最多 4000 字）"
+    else:
+        await run_in_threadpool(
+            _service(request).withdraw, signed.principal, evaluation_id, reason=reason
+        )
+        return RedirectResponse(f"/web/evaluations/{quote(evaluation_id)}", status_code=303)
+    context = await run_in_threadpool(
+        lambda: sheet_context(request, signed.principal, evaluation_id, withdraw_error=error)
+    )
+    return render(request, "sheet.html", 422, **context)
+
+
 @router.get("/evaluations/{evaluation_id}/evidence")
 def evidence(
     request: Request,
@@ -673,6 +702,7 @@ def evaluation_rubric(request: Request, evaluation_id: EvaluationId, signed: Ses
     return render(
         request,
         "rubric.html",
+        published=True,  # the snapshot page hides the state (snapshot_of is set)
         rubric=rubric,
         files=source_files(rubric, snapshot),
         sha256=report["rubric"]["sha256"],
@@ -721,6 +751,7 @@ def rubrics_page(request: Request, signed: Session) -> Response:
             "effective_from": found.effective_from,
             "default": found.default,
             "live": (found.id, found.version) in live,
+            "published": found.published,
         }
         try:
             rubric = rubrics.get(found.path)
@@ -795,9 +826,13 @@ def rubric_page(
             "the rubric does not compile",
             problems=[],
         ) from None
+    published = any(
+        v.published for v in rubrics.versions() if (v.id, v.version) == (rubric_id, version)
+    )
     return render(
         request,
         "rubric.html",
+        published=published,
         rubric=rubric,
         files=source_files(rubric, snapshot_of(rubric)),
         sha256=rubric.sha256,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.web.conftest import App, csrf_of
+from tests.web.conftest import App, csrf_of, example_json
 
 
 def test_the_overview_chart_names_items_not_rule_ids(app: App) -> None:
@@ -32,3 +32,42 @@ def test_times_are_beijing_time_in_chinese(app: App) -> None:
     assert re.search(r"\d{4}年\d{1,2}月\d{1,2}日 \d{2}:\d{2}", page)
     assert "只提出资金不足问题" in page  # the band the reviewer named
     assert "measurable_share" not in page
+
+
+def test_a_reviewer_withdraws_an_evaluation_from_its_sheet(app: App) -> None:
+    made = app.client.post(
+        "/v1/evaluations",
+        params={"rubric": "yueyang-fujian5@2024.1"},
+        json=example_json(),
+        headers={"Authorization": f"Bearer {app.keys.reviewer}"},
+    )
+    assert made.status_code == 201
+    gone = made.json()["id"]
+    client = app.client_for("reviewer")
+    assert gone in client.get("/web/?year=2023").text
+    page = client.get(f"/web/evaluations/{gone}").text
+    empty = client.post(
+        f"/web/evaluations/{gone}/withdraw", data={"csrf": csrf_of(page), "reason": " "}
+    )
+    assert empty.status_code == 422
+    assert "请填写撤回理由" in empty.text
+    done = client.post(
+        f"/web/evaluations/{gone}/withdraw",
+        data={"csrf": csrf_of(page), "reason": "交错了文件"},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303, done.text
+    page = client.get(f"/web/evaluations/{gone}").text
+    assert 'id="withdrawn-notice"' in page
+    assert "交错了文件" in page
+    assert 'action="/web/evaluations/' + gone + '/withdraw' not in page
+    assert gone not in client.get("/web/?year=2023").text
+    department = app.client_for("department").get(f"/web/evaluations/{app.own}").text
+    assert "撤回本评价" not in department
+
+
+def test_the_rubric_pages_show_published_and_staged(app: App) -> None:
+    page = app.client_for("department").get("/web/rubrics").text
+    assert "已发布" in page
+    one = app.client_for("department").get("/web/rubrics/yueyang-fujian5/2024.1").text
+    assert 'id="rubric-state">已发布' in one
