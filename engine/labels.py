@@ -44,7 +44,7 @@ CHANGED_PARTS: dict[str, str] = {
     "rule_set": "规则集",
     "assessment": "自动评估",
 }
-ROLES: dict[str, str] = {"department": "部门", "reviewer": "评审人", "admin": "管理员"}
+ROLES: dict[str, str] = {"department": "部门", "reviewer": "复核人员", "admin": "管理员"}
 RUBRIC_STATES: dict[str, str] = {"published": "已发布", "staged": "待发布"}
 
 # The parts of a package, named as the forms name them (the model's field names as keys).

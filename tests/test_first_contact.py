@@ -275,3 +275,12 @@ def test_a_manifest_key_typo_gets_did_you_mean(tmp_path: Path) -> None:
     assert "department" in shown["departmnet"].zh
     assert "did you mean 'department'" in shown["departmnet"].en
     assert "issued" in shown["notice.isued"].zh
+
+
+def test_every_import_warning_code_has_chinese_text() -> None:
+    from engine.labels import IMPORT_WARNINGS
+
+    sources = "".join(p.read_text("utf-8") for p in (REPO / "engine" / "importers").glob("*.py"))
+    codes = set(re.findall(r'"(IMPORT_[A-Z_]+)"', sources))
+    assert codes
+    assert codes - IMPORT_WARNINGS.keys() == set()
