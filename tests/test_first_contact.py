@@ -284,3 +284,16 @@ def test_every_import_warning_code_has_chinese_text() -> None:
     codes = set(re.findall(r'"(IMPORT_[A-Z_]+)"', sources))
     assert codes
     assert codes - IMPORT_WARNINGS.keys() == set()
+
+
+def test_the_pdf_sheet_has_a_date_line_to_fill_in() -> None:
+    from pypdf import PdfReader
+
+    from engine.export import sheet_bytes
+
+    report = _report(EXAMPLE / "dossier.toml", "bureau")
+    pdf = sheet_bytes(report, "pdf")
+    text = "\n".join(page.extract_text() for page in PdfReader(io.BytesIO(pdf)).pages)
+    assert "日期：＿＿＿＿年＿＿月＿＿日" in text
+    assert "证据附表" in text
+    assert "JSON" not in text
