@@ -22,6 +22,7 @@ from engine.adjust import Adjustment, AdjustmentError, apply_adjustment
 from engine.decimals import plain, q2
 from engine.diagnostics import CalendarError, PackageError, PackageProblem, RubricError
 from engine.evaluate import Evaluator, render_json
+from engine.labels import local_time
 from engine.rubric.model import Rubric
 from service import audit
 from service.auth import Principal, now
@@ -127,12 +128,12 @@ def _withdrawn(ev: Evaluation) -> dict[str, str] | None:
     return {"at": ev.withdrawn_at, "reason": ev.withdrawn_reason or ""}
 
 
-def _refuse_withdrawn(ev: Evaluation) -> None:
+def _refuse_withdrawn(ev: Evaluation, tz: str | None) -> None:
     if ev.withdrawn_at is not None:
         raise ApiError(
             409,
             "withdrawn",
-            f"该评价已于 {ev.withdrawn_at} 撤回，不能再修改",
+            f"该评价已于 {local_time(ev.withdrawn_at, tz)} 撤回，不能再修改",
             f"the evaluation was withdrawn at {ev.withdrawn_at}",
         )
 
@@ -149,8 +150,15 @@ class EvaluationService:
     """The endpoints' work, over one store, rubric catalogue, evaluator and metrics."""
 
     def __init__(
-        self, store: Store, rubrics: Rubrics, evaluator: Evaluator, metrics: Metrics
+        self,
+        store: Store,
+        rubrics: Rubrics,
+        evaluator: Evaluator,
+        metrics: Metrics,
+        *,
+        timezone: str | None = None,
     ) -> None:
+        self.timezone = timezone  # of the times in messages people read (JIXIAO_TIMEZONE)
         self.store = store
         self.rubrics = rubrics
         self.evaluator = evaluator
@@ -394,7 +402,7 @@ class EvaluationService:
             # each other's adjustment.
             audit.lock(session)
             ev = self._load(session, principal, evaluation_id)
-            _refuse_withdrawn(ev)
+            _refuse_withdrawn(ev, self.timezone)
             snapshot_row = session.get(RubricSnapshot, ev.snapshot_id)
             if snapshot_row is None:
                 raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
@@ -456,7 +464,7 @@ class EvaluationService:
         with self.store.write() as session:
             audit.lock(session)
             ev = self._load(session, principal, evaluation_id)
-            _refuse_withdrawn(ev)
+            _refuse_withdrawn(ev, self.timezone)
             at = now()
             ev.withdrawn_at = at
             ev.withdrawn_reason = reason
@@ -508,7 +516,6 @@ class EvaluationService:
             raise forbidden("只有复核人员或管理员可以重放", "only reviewer or admin keys replay")
         with self.store.read() as session:
             ev = self._load(session, principal, evaluation_id)
-            _refuse_withdrawn(ev)
             snapshot_row = session.get(RubricSnapshot, ev.snapshot_id)
             stored_text = ev.automatic_report
             package_json, mode, as_of = ev.package, ev.mode, ev.as_of

@@ -70,6 +70,11 @@ def test_withdrawing_leaves_the_season_views_and_stays_in_the_audit_chain(svc: S
         headers=svc.auth("reviewer"),
     )
     assert adjusted.status_code == 409
+    replayed = svc.client.post(
+        f"/v1/evaluations/{gone['id']}/replay", headers=svc.auth("reviewer")
+    )
+    assert replayed.status_code == 200
+    assert replayed.json()["reproduced"] is True
     with svc.store.read() as session:
         assert verify(session).ok
 
