@@ -71,3 +71,15 @@ def test_the_rubric_pages_show_published_and_staged(app: App) -> None:
     assert "已发布" in page
     one = app.client_for("department").get("/web/rubrics/yueyang-fujian5/2024.1").text
     assert 'id="rubric-state">已发布' in one
+
+
+def test_an_empty_document_is_named_under_the_documents_box() -> None:
+    from engine.diagnostics import PackageError, PackageProblem
+    from service.evaluations import invalid_package
+    from service.web.upload import errors_from
+
+    refused = invalid_package(
+        PackageError("空白.docx", [PackageProblem("documents", "文档为空，没有可读取的文字或表格", "empty")])
+    )
+    shown = [m for messages in errors_from(refused, "file").by_field.values() for m in messages]
+    assert "空白.docx：文档为空，没有可读取的文字或表格" in shown
