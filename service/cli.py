@@ -119,7 +119,11 @@ def _keys(args: argparse.Namespace) -> int:
 
     settings = _settings(args.database_url)
     url = settings.url()
-    if not _store_exists(url) and not getattr(args, "init", False):
+    exists = _store_exists(url)
+    if exists is None:
+        print(f"jixiao: cannot reach the key store at {_shown(url)}", file=sys.stderr)
+        return EXIT_INPUT
+    if not exists and not getattr(args, "init", False):
         # A key made in a new, empty store is a key the running server has never heard of.
         print(
             f"jixiao: no key store at {_shown(url)}; start `jixiao serve` first (it creates "
@@ -171,8 +175,9 @@ def _shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _store_exists(url: str) -> bool:
-    """Whether the store at `url` exists and holds the key table (never creates anything)."""
+def _store_exists(url: str) -> bool | None:
+    """Whether the store at `url` exists and holds the key table (never creates anything);
+    None when the database cannot be reached."""
     from pathlib import Path
 
     from sqlalchemy import create_engine, inspect
@@ -188,7 +193,7 @@ def _store_exists(url: str) -> bool:
         with engine.connect() as conn:
             return inspect(conn).has_table("api_keys")
     except SQLAlchemyError:
-        return False
+        return None
     finally:
         engine.dispose()
 

@@ -56,3 +56,14 @@ def test_keys_refuse_a_new_empty_store_unless_init(
     with TestClient(app) as client:
         response = client.get("/v1/evaluations", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 200, response.text
+
+
+def test_keys_on_each_database_kind_need_init_for_an_empty_store(
+    database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    create = ["keys", "create", "--role", "admin", "--name", "甲", "--database-url", database_url]
+    assert main(create) == 2
+    assert "--init" in capsys.readouterr().err
+    assert main([*create, "--init"]) == 0
+    assert capsys.readouterr().out.startswith("jx_")
+    assert main(create) == 0
