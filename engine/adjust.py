@@ -17,12 +17,17 @@ from engine.rubric.model import Rubric
 
 
 class AdjustmentError(ValueError):
-    """An adjustment the rubric does not allow; `bands` names what is allowed."""
+    """An adjustment the rubric does not allow: the Chinese `message`, the English `en`, the
+    request `field` at fault, and the `bands` that are allowed."""
 
-    def __init__(self, message: str, bands: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, message: str, bands: list[dict[str, Any]], *, field: str = "score", en: str = ""
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.bands = bands
+        self.field = field
+        self.en = en or message
 
 
 @dataclass(frozen=True)
@@ -34,6 +39,7 @@ class Adjustment:
     reason: str
     actor: str
     at: str  # ISO timestamp, supplied by the caller (the engine never reads the clock)
+    band: str | None = None  # the band the reviewer names; needed only where ranges overlap
 
 
 def allowed_bands(rubric: Rubric, clause_id: str) -> list[dict[str, Any]]:
@@ -49,16 +55,57 @@ def apply_adjustment(report: dict[str, Any], rubric: Rubric, adj: Adjustment) ->
     """A new report with the adjustment applied; raises AdjustmentError outside every band."""
     bands = allowed_bands(rubric, adj.clause)
     if not bands:
-        raise AdjustmentError(f"clause {adj.clause} is not discretionary", [])
-    if not adj.reason.strip():
-        raise AdjustmentError("an adjustment needs a reason", bands)
-    score = q2(adj.score)
-    band = next((b for b in bands if b["range"][0] <= score <= b["range"][1]), None)
-    if band is None:
-        allowed = "、".join(
-            f"{b['label']} {plain(b['range'][0])}–{plain(b['range'][1])}" for b in bands
+        known = any(c.id == adj.clause for i in rubric.spec.items for c in i.clauses)
+        if known:
+            raise AdjustmentError(
+                f"评分项 {adj.clause} 不是酌情评分项，不能调整",
+                [],
+                field="clause",
+                en=f"clause {adj.clause!r} is not a discretionary clause of this rubric",
+            )
+        raise AdjustmentError(
+            f"评分表中没有评分项 {adj.clause}",
+            [],
+            field="clause",
+            en=f"clause {adj.clause!r} is not in this rubric",
         )
-        raise AdjustmentError(f"{plain(score)} 分不在评分表允许的档次内（{allowed}）", bands)
+    if not adj.reason.strip():
+        raise AdjustmentError(
+            "调整须说明理由", bands, field="reason", en="an adjustment needs a reason"
+        )
+    score = q2(adj.score)
+    allowed = "、".join(
+        f"{b['label']} {plain(b['range'][0])}–{plain(b['range'][1])}" for b in bands
+    )
+    allowed_en = ", ".join(
+        f"{b['id']} ({b['label']}) {plain(b['range'][0])}-{plain(b['range'][1])}" for b in bands
+    )
+    if adj.band is not None:
+        band = next((b for b in bands if b["id"] == adj.band), None)
+        if band is None:
+            raise AdjustmentError(
+                f"评分项 {adj.clause} 没有档次 {adj.band}（可选：{allowed}）",
+                bands,
+                field="band",
+                en=f"clause {adj.clause} has no band {adj.band!r} (bands: {allowed_en})",
+            )
+        if not band["range"][0] <= score <= band["range"][1]:
+            raise AdjustmentError(
+                f"{plain(score)} 分不在档次「{band['label']}」的范围内"
+                f"（{plain(band['range'][0])}–{plain(band['range'][1])} 分）",
+                bands,
+                en=f"{plain(score)} is outside band {adj.band}",
+            )
+    else:
+        # Unnamed: the first band (rubric order) whose range holds the score. Where ranges
+        # overlap the reviewer names the band instead (docs/decisions.md).
+        band = next((b for b in bands if b["range"][0] <= score <= b["range"][1]), None)
+    if band is None:
+        raise AdjustmentError(
+            f"{plain(score)} 分不在评分表允许的档次内（{allowed}）",
+            bands,
+            en=f"{plain(score)} is outside the bands allowed for {adj.clause}: {allowed_en}",
+        )
     out = copy.deepcopy(report)
     item = next(i for i in out["items"] if any(c["id"] == adj.clause for c in i["clauses"]))
     clause = next(c for c in item["clauses"] if c["id"] == adj.clause)

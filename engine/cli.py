@@ -8,13 +8,17 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Sequence
+from decimal import Decimal
 from pathlib import Path
 
+from engine.decimals import q2
 from engine.diagnostics import CalendarError, PackageError, RubricError
 from engine.dossier import load_package
 from engine.evaluate import Evaluator, render_json
+from engine.labels import CHANGED_PARTS, CHANGES, label
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import default_for_year, discover, resolve, rubric_dirs, rules_dirs
 from engine.sheet import render_sheet
@@ -114,6 +118,10 @@ def _backend(name: str):  # type: ignore[no-untyped-def]  # returns one of two b
 
 
 def _score(args: argparse.Namespace) -> int:
+    if args.out is not None and not args.out.parent.is_dir():
+        # Checked before scoring: a missing folder is the caller's typo, not an engine failure.
+        print(f"jixiao: --out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
+        return EXIT_INPUT
     package = load_package(args.dossier)
     dirs = rubric_dirs(args.rubrics)
     dossier = package.dossier
@@ -143,7 +151,7 @@ def _score(args: argparse.Namespace) -> int:
     if args.out is not None:
         from engine.export import export_sheet
 
-        export_sheet(report, args.out)
+        export_sheet(report, args.out, os.environ.get("JIXIAO_TIMEZONE"))
         print(f"jixiao: wrote {args.out}", file=sys.stderr)
     sys.stdout.write(render_json(report) if args.format == "json" else render_sheet(report))
     return 0
@@ -197,6 +205,14 @@ def _test(args: argparse.Namespace) -> int:
                     )
                     for problem in result.problems:
                         print(f"       {problem}")
+    if total == 0:
+        # Nothing ran: "0 passed" with exit 0 would read as a green check.
+        where = ", ".join(str(d) for d in (args.dirs or rubric_dirs(None)))
+        print(
+            f"jixiao: no case suites found under {where} (expected <id>/tests/*.toml)",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
     print(f"{total - failed} passed, {failed} failed")
     return 1 if failed else 0
 
@@ -230,12 +246,14 @@ def _diff(args: argparse.Namespace) -> int:
     print(f"规则变化（{len(changes)}）")
     for c in changes:
         shown = f"{c.old} → {c.new}" if c.kind == "changed" else (c.new or c.old)
-        print(f"  {c.kind:8s} {c.what:10s} {c.ident}  {shown}")
+        kind, what = label(CHANGES, c.kind), label(CHANGED_PARTS, c.what)
+        print(f"  {kind}  {what}  {c.ident}  {shown}")
     if args.corpus:
         print(f"重新评分（{len(deltas)} 个包）")
         for d in deltas:
             causes = (
-                "；".join(f"{c['rule']} −{c['old']} → −{c['new']}" for c in d.causes) or "无变化"
+                "；".join(f"{c['rule']} {_lost(c['old'])} → {_lost(c['new'])}" for c in d.causes)
+                or "无变化"
             )
             print(f"  {d.package}  {d.department}  {d.old} → {d.new}  Δ {d.delta:+}  {causes}")
         s = summary(deltas)
@@ -244,6 +262,11 @@ def _diff(args: argparse.Namespace) -> int:
             f"最小 Δ {s['min_delta']:+}，最大 Δ {s['max_delta']:+}"
         )
     return 0
+
+
+def _lost(points: Decimal) -> str:
+    """Points taken as the diff prints them: "0" when none, else "−3.00"."""
+    return "0" if points == 0 else f"−{q2(points):.2f}"
 
 
 def _publish(args: argparse.Namespace) -> int:
@@ -300,6 +323,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INPUT
     except ValueError as exc:  # e.g. --out with a suffix no exporter writes
         print(f"jixiao: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except OSError as exc:  # e.g. --out into a read-only folder
+        print(f"jixiao: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INPUT
     except Exception as exc:  # the last line of defence: one line, no traceback
         from engine.backends.durable_adapter import EngineError

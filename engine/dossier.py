@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from engine import labels
 from engine.diagnostics import PackageError, PackageProblem
 from engine.model import Dossier, Package
+from engine.model.package import MISSING_PART, ImportWarning, Location
 
 _ZH: dict[str, str] = {
     "missing": "缺少必填项",
@@ -31,15 +35,64 @@ _ZH: dict[str, str] = {
 }
 
 
-def problems_from(exc: ValidationError, prefix: str = "") -> list[PackageProblem]:
-    """Pydantic errors as field paths with Chinese and English messages."""
+def problems_from(
+    exc: ValidationError, prefix: str = "", model: type[BaseModel] = Dossier
+) -> list[PackageProblem]:
+    """Pydantic errors as field paths with Chinese and English messages; an unknown key gets
+    the closest known key of its table ("did you mean")."""
     out = []
     for err in exc.errors():
         path = ".".join(str(p) for p in err["loc"])
         if prefix:
             path = f"{prefix}.{path}" if path else prefix
-        out.append(PackageProblem(path or "(root)", _ZH.get(err["type"], "取值无效"), err["msg"]))
+        zh, en = _ZH.get(err["type"], "取值无效"), err["msg"]
+        if err["type"] == "extra_forbidden" and err["loc"]:
+            close = difflib.get_close_matches(
+                str(err["loc"][-1]), _fields_at(model, err["loc"][:-1]), n=1, cutoff=0.6
+            )
+            if close:
+                zh, en = f"{zh}（是否应为 {close[0]}？）", f"{en} (did you mean {close[0]!r}?)"
+        out.append(PackageProblem(path or "(root)", zh, en))
     return out
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[int | str, ...]) -> list[str]:
+    """The field names of the (nested) model at `loc`, or [] where that is not a model."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int):
+            continue  # an index into a list of the same model
+        field = current.model_fields.get(part) if _is_model(current) else None
+        if field is None:
+            return []
+        current = _model_in(field.annotation)
+    return list(current.model_fields) if _is_model(current) else []
+
+
+def _is_model(value: Any) -> bool:
+    return isinstance(value, type) and issubclass(value, BaseModel)
+
+
+def _model_in(annotation: Any) -> Any:
+    """The model inside an annotation such as `Notice | None` or `list[Unit]`."""
+    if _is_model(annotation):
+        return annotation
+    for arg in get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def toml_error_zh(exc: tomllib.TOMLDecodeError) -> str:
+    """A TOML syntax error in Chinese, with its line and column (tomllib says them in English)."""
+    found = _AT.search(str(exc))
+    if found is None:
+        return "TOML 格式错误"
+    return f"TOML 格式错误（第 {found.group(1)} 行第 {found.group(2)} 列）"
 
 
 def parse_manifest(data: dict[str, Any], *, file: str) -> Dossier:
@@ -66,7 +119,7 @@ def read_manifest(path: Path) -> Dossier:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PackageError(shown, [PackageProblem("(toml)", "TOML 格式错误", str(exc))]) from None
+        raise PackageError(shown, [PackageProblem("(toml)", toml_error_zh(exc), str(exc))]) from None
     return parse_manifest(data, file=shown)
 
 
@@ -108,6 +161,23 @@ def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Pack
         report = report or imported.report
         projects.extend(imported.project_tables)
         warnings.extend(imported.warnings)
+    parts = {
+        "basic_data": basic,
+        "department": department,
+        "project": projects,
+        "report": report,
+    }
+    where = Location(document=documents[0][0] if documents else "package")
+    warnings.extend(
+        ImportWarning(
+            code=MISSING_PART,
+            message=f"the package has no {kind} part: scored as not provided",
+            location=where,
+            text=labels.PARTS[kind],
+        )
+        for kind, found in parts.items()
+        if not found
+    )
     try:
         return Package(
             dossier=dossier,

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from engine.decimals import plain, q2
+from engine.labels import ASSESSMENTS, MODES, SEVERITIES, import_warning, label
 
 
 def _width(text: str) -> int:
@@ -27,7 +28,8 @@ def render_sheet(report: dict[str, Any]) -> str:
     lines = [
         f"{package['department']} {package['fiscal_year']} 年度 · {rubric['title']}",
         f"评分表 {rubric['id']}@{rubric['version']}  sha256 {rubric['sha256'][:12]}  "
-        f"模式 {report['mode']}  as_of {report['as_of']}  决定 {report['decision_id']}",
+        f"模式 {label(MODES, report['mode'])}  评价日期 {report['as_of']}  "
+        f"决定 {report['decision_id']}",
         "",
         _pad("一级指标", 10) + _pad("二级指标", 16) + _pad("分值", 8) + "得分",
     ]
@@ -37,7 +39,7 @@ def render_sheet(report: dict[str, Any]) -> str:
             + _pad(item["name"], 16)
             + _pad(_num(item["max"]), 8)
             + _num(item["score"])
-            + ("  （自动评估，待复核）" if item["assessment"]["mode"] == "auto" else "")
+            + (f"  （{ASSESSMENTS['auto']}）" if item["assessment"]["mode"] == "auto" else "")
         )
         for d in item["deductions"]:
             capped = "（已达本条扣分上限）" if "capped" in d else ""
@@ -51,11 +53,16 @@ def render_sheet(report: dict[str, Any]) -> str:
     if report["findings"]:
         lines += ["", f"发现（{len(report['findings'])}）"]
         for f in report["findings"]:
-            lines.append(f"  [{f['severity']}] [{f['rule']}] {f['message']}  @ {f['location']}")
+            severity = label(SEVERITIES, f["severity"])
+            lines.append(f"  [{severity}] [{f['rule']}] {f['message']}  @ {f['location']}")
     if report["needs_input"]:
         lines += ["", "需补充材料"]
         lines += [f"  {n['item']}：{n['what']}" for n in report["needs_input"]]
     if report["warnings"]:
         lines += ["", f"导入提示（{len(report['warnings'])}）"]
-        lines += [f"  {w['code']} {w['location']} {w['message']}" for w in report["warnings"]]
+        lines += [
+            f"  {w['location']} {import_warning(w['code'], w['message'])}"
+            + (f"：{w['text']}" if w.get("text") else "")
+            for w in report["warnings"]
+        ]
     return "\n".join(lines) + "\n"

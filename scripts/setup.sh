@@ -1,17 +1,17 @@
 #!/usr/bin/env bash
-# Create .venv (Python 3.11; durable-rules does not import on 3.13) and install jixiao with its
-# tools. Safe to run again.
+# Create .venv (Python 3.11; durable-rules does not import on 3.13) and install what the service
+# needs: jixiao with its service extras, a CJK font and Pango for the PDF sheet. No browser and
+# no test tools: scripts/setup-test.sh adds those. Safe to run again.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# System packages (Debian): a CJK font (WeasyPrint and Chromium print empty boxes without one),
-# Pango for the PDF sheet, and Chromium for the browser tests (never a downloaded browser).
-if command -v apt-get >/dev/null && { ! fc-list 2>/dev/null | grep -qi "wqy" || ! command -v chromium >/dev/null; }; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq \
-    fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 chromium >/dev/null
+source scripts/apt.sh
+# A CJK font (the PDF sheet prints empty boxes without one) and Pango (WeasyPrint).
+if ! fc-list 2>/dev/null | grep -qi "wqy"; then
+  apt_install --no-install-recommends fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
+    libharfbuzz-subset0 fontconfig
 fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[dev,service]'
+.venv/bin/python -m pip install -q -e '.[service]'

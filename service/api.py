@@ -291,6 +291,7 @@ def list_evaluations(
         str | None,
         Query(max_length=20, pattern=r"^\d+$", description="next_cursor of the previous page"),
     ] = None,
+    withdrawn: Annotated[bool, Query(description="include withdrawn (撤回) evaluations")] = False,
 ) -> Response:
     """A page of evaluation summaries; department keys see their own department only."""
     settings = request.app.state.settings
@@ -302,6 +303,7 @@ def list_evaluations(
         rubric=rubric,
         limit=size,
         cursor=int(cursor) if cursor else None,
+        withdrawn=withdrawn,
     )
     return _json(page)
 
@@ -329,6 +331,11 @@ class AdjustmentIn(BaseModel):
     clause: Annotated[str, StringConstraints(min_length=1, max_length=200)]
     score: Annotated[Decimal, Field(ge=0, le=1000, allow_inf_nan=False)]
     reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+    band: Annotated[
+        str | None,
+        StringConstraints(min_length=1, max_length=200),
+        Field(description="the band's id; names the band where ranges overlap"),
+    ] = None
 
 
 @v1.post(
@@ -379,8 +386,34 @@ async def adjust_evaluation(
         clause=body.clause,
         score=body.score,
         reason=body.reason,
+        band=body.band,
     )
     return _report(text)
+
+
+class WithdrawalIn(BaseModel):
+    """Why an evaluation is withdrawn (撤回)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=4000)]
+
+
+@v1.post(
+    "/evaluations/{evaluation_id}/withdraw",
+    summary="Withdraw (撤回) an evaluation, with a reason: out of the season views, kept in the audit chain",
+    responses=_responses(
+        _200="the evaluation's summary, with `withdrawn`",
+        _404="unknown evaluation",
+        _409="already withdrawn",
+        _422="no reason",
+    ),
+)
+def withdraw_evaluation(
+    request: Request, principal: Verifier, evaluation_id: EvaluationId, body: WithdrawalIn
+) -> Response:
+    """Nothing is deleted: the report stays readable and the withdrawal is an audit event."""
+    return _json(_service(request).withdraw(principal, evaluation_id, reason=body.reason))
 
 
 @v1.get(
@@ -424,6 +457,7 @@ def list_rubrics(request: Request, principal: Anyone) -> Response:
             "id": found.id,
             "version": found.version,
             "fiscal_years": list(found.fiscal_years),
+            "published": found.published,
         }
         try:
             rubric = rubrics.get(found.path)
@@ -433,6 +467,35 @@ def list_rubrics(request: Request, principal: Anyone) -> Response:
         entry["href"] = f"/v1/rubrics/{found.id}/versions/{found.version}"
         out.append(entry)
     return _json({"items": out})
+
+
+class PublishIn(BaseModel):
+    """The staged version to publish."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+
+
+@v1.post(
+    "/rubrics/{rubric_id}/publish",
+    summary="Publish a staged rubric version: from now on it may serve as a default",
+    responses=_responses(
+        _200="the version, published, and the audit event recording who published it",
+        _404="unknown rubric version",
+        _409="the version does not compile or its case suites fail",
+    ),
+)
+def publish_rubric(
+    request: Request,
+    principal: Admin,
+    rubric_id: Annotated[str, Path(max_length=100)],
+    body: PublishIn,
+) -> Response:
+    """Record the version's sha256 in published.lock (immutable after), then reload."""
+    from service.publish import publish_version
+
+    return _json(publish_version(request.app.state.service, principal, rubric_id, body.version))
 
 
 @v1.get(
@@ -649,7 +712,9 @@ async def evaluation_sheet(
     from service.evaluations import parse_report
 
     text = _service(request).get(principal, evaluation_id)
-    content = await run_in_threadpool(sheet_bytes, parse_report(text), fmt)
+    content = await run_in_threadpool(
+        sheet_bytes, parse_report(text), fmt, request.app.state.settings.timezone
+    )
     filename = f"jixiao-{evaluation_id}.{fmt}"
     return Response(
         content,

@@ -215,7 +215,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     )
     metrics = Metrics()
     evaluator = Evaluator(backend or process_backend(settings.backend))
-    service = EvaluationService(store, rubrics, evaluator, metrics)
+    service = EvaluationService(store, rubrics, evaluator, metrics, timezone=settings.timezone)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

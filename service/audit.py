@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
 
-KINDS = ("created", "adjusted", "replayed")
+# `published`: a staged rubric version published by an admin; its evaluation_id is "".
+KINDS = ("created", "adjusted", "replayed", "withdrawn", "published")
 
 
 def canonical(value: Any) -> str:

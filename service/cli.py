@@ -44,7 +44,14 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=["department", "reviewer", "admin"])
     create.add_argument("--department", help="the department a department key belongs to")
     create.add_argument("--name", help="who holds the key (shown in audit events)")
-    create.add_argument("--database-url", help="default $JIXIAO_DATABASE_URL, then the SQLite file")
+    create.add_argument(
+        "--database-url",
+        help="default $JIXIAO_DATABASE_URL, then $JIXIAO_DB_PATH, then data/jixiao.db in the "
+        "project: the same store as `jixiao serve`",
+    )
+    create.add_argument(
+        "--init", action="store_true", help="create the store if it does not exist yet"
+    )
     listing = ksub.add_parser("list", help="list keys (never their secrets)")
     listing.add_argument("--database-url")
     revoke = ksub.add_parser("revoke", help="revoke a key by id")
@@ -110,7 +117,23 @@ def _keys(args: argparse.Namespace) -> int:
     from service.auth import KeySpecError, create_key, now
     from service.store import ApiKey, Store
 
-    store = Store(_settings(args.database_url).url())
+    settings = _settings(args.database_url)
+    url = settings.url()
+    exists = _store_exists(url)
+    if exists is None:
+        print(f"jixiao: cannot reach the key store at {_shown(url)}", file=sys.stderr)
+        return EXIT_INPUT
+    if not exists and not getattr(args, "init", False):
+        # A key made in a new, empty store is a key the running server has never heard of.
+        print(
+            f"jixiao: no key store at {_shown(url)}; start `jixiao serve` first (it creates "
+            "the store), set JIXIAO_DATABASE_URL or JIXIAO_DB_PATH to the server's store, "
+            "or pass --init to create a new one",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
+    print(f"jixiao: key store {_shown(url)}", file=sys.stderr)
+    store = Store(url)
     try:
         store.migrate()
         if args.keys_command == "create":
@@ -144,6 +167,35 @@ def _keys(args: argparse.Namespace) -> int:
         return 0
     finally:
         store.dispose()
+
+
+def _shown(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _store_exists(url: str) -> bool | None:
+    """Whether the store at `url` exists and holds the key table (never creates anything);
+    None when the database cannot be reached."""
+    from pathlib import Path
+
+    from sqlalchemy import create_engine, inspect
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or not Path(database).expanduser().is_file():
+            return False  # connecting would create the file
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as conn:
+            return inspect(conn).has_table("api_keys")
+    except SQLAlchemyError:
+        return None
+    finally:
+        engine.dispose()
 
 
 def _audit(args: argparse.Namespace) -> int:

@@ -22,6 +22,7 @@ from engine.adjust import Adjustment, AdjustmentError, apply_adjustment
 from engine.decimals import plain, q2
 from engine.diagnostics import CalendarError, PackageError, PackageProblem, RubricError
 from engine.evaluate import Evaluator, render_json
+from engine.labels import local_time
 from engine.rubric.model import Rubric
 from service import audit
 from service.auth import Principal, now
@@ -50,12 +51,16 @@ def with_id(evaluation_id: str, report: dict[str, Any]) -> str:
 
 
 def invalid_package(exc: PackageError) -> ApiError:
+    """422 naming the file at fault (the manifest or a document) and every problem in it."""
+    # "request" is the JSON body itself: its problems' paths already say where.
+    named = "" if exc.file == "request" else exc.file
     return ApiError(
         422,
         "invalid_package",
-        "提交的材料无法读取或校验未通过",
-        "the package cannot be read or is invalid",
+        "提交的材料无法读取或校验未通过" + (f"：{named}" if named else ""),
+        "the package cannot be read or is invalid" + (f": {named}" if named else ""),
         problems=exc.problems,
+        extra={"file": named} if named else {},
     )
 
 
@@ -113,7 +118,24 @@ def _summary(ev: Evaluation) -> dict[str, Any]:
         "total": {"max": Decimal(ev.total_max), "score": Decimal(ev.score)},
         "automatic_score": Decimal(ev.automatic_score),
         "adjustments": ev.adjustments,
+        "withdrawn": _withdrawn(ev),
     }
+
+
+def _withdrawn(ev: Evaluation) -> dict[str, str] | None:
+    if ev.withdrawn_at is None:
+        return None
+    return {"at": ev.withdrawn_at, "reason": ev.withdrawn_reason or ""}
+
+
+def _refuse_withdrawn(ev: Evaluation, tz: str | None) -> None:
+    if ev.withdrawn_at is not None:
+        raise ApiError(
+            409,
+            "withdrawn",
+            f"该评价已于 {local_time(ev.withdrawn_at, tz)} 撤回，不能再修改",
+            f"the evaluation was withdrawn at {ev.withdrawn_at}",
+        )
 
 
 @dataclass(frozen=True)
@@ -128,8 +150,15 @@ class EvaluationService:
     """The endpoints' work, over one store, rubric catalogue, evaluator and metrics."""
 
     def __init__(
-        self, store: Store, rubrics: Rubrics, evaluator: Evaluator, metrics: Metrics
+        self,
+        store: Store,
+        rubrics: Rubrics,
+        evaluator: Evaluator,
+        metrics: Metrics,
+        *,
+        timezone: str | None = None,
     ) -> None:
+        self.timezone = timezone  # of the times in messages people read (JIXIAO_TIMEZONE)
         self.store = store
         self.rubrics = rubrics
         self.evaluator = evaluator
@@ -298,7 +327,8 @@ class EvaluationService:
         if ev is None:
             raise not_found(f"评价 {evaluation_id}", f"evaluation {evaluation_id}")
         if principal.role == "department" and ev.department != principal.department:
-            raise forbidden("部门密钥只能查看本部门的评价", "a department key reads only its own")
+            # 404, not 403: another department must not learn that the evaluation exists.
+            raise not_found(f"评价 {evaluation_id}", f"evaluation {evaluation_id}")
         return ev
 
     def get(self, principal: Principal, evaluation_id: str, *, automatic: bool = False) -> str:
@@ -317,8 +347,12 @@ class EvaluationService:
         rubric: str | None,
         limit: int,
         cursor: int | None,
+        withdrawn: bool = False,
     ) -> dict[str, Any]:
-        """One page of evaluations, newest first; `next_cursor` continues."""
+        """One page of evaluations, newest first; `next_cursor` continues.
+
+        Withdrawn evaluations are left out unless `withdrawn` is true.
+        """
         if principal.role == "department":
             if department is not None and department != principal.department:
                 raise forbidden(
@@ -326,6 +360,8 @@ class EvaluationService:
                 )
             department = principal.department
         query = select(Evaluation).order_by(Evaluation.seq.desc())
+        if not withdrawn:
+            query = query.where(Evaluation.withdrawn_at.is_(None))
         if department is not None:
             query = query.where(Evaluation.department == department)
         if fiscal_year is not None:
@@ -349,7 +385,14 @@ class EvaluationService:
     # -- adjust -----------------------------------------------------------------------------
 
     def adjust(
-        self, principal: Principal, evaluation_id: str, *, clause: str, score: Decimal, reason: str
+        self,
+        principal: Principal,
+        evaluation_id: str,
+        *,
+        clause: str,
+        score: Decimal,
+        reason: str,
+        band: str | None = None,
     ) -> str:
         """Apply a reviewer's score to a discretionary clause; the recomputed report."""
         if principal.role != "reviewer":
@@ -359,6 +402,7 @@ class EvaluationService:
             # each other's adjustment.
             audit.lock(session)
             ev = self._load(session, principal, evaluation_id)
+            _refuse_withdrawn(ev, self.timezone)
             snapshot_row = session.get(RubricSnapshot, ev.snapshot_id)
             if snapshot_row is None:
                 raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
@@ -369,7 +413,9 @@ class EvaluationService:
                 after = apply_adjustment(
                     before,
                     rubric,
-                    Adjustment(clause, score, reason, f"{principal.name} [{principal.key}]", at),
+                    Adjustment(
+                        clause, score, reason, f"{principal.name} [{principal.key}]", at, band
+                    ),
                 )
             except AdjustmentError as exc:
                 raise adjustment_refused(exc, clause, score) from None
@@ -404,6 +450,36 @@ class EvaluationService:
             total=plain(q2(after["total"]["score"])),
         )
         return with_id(evaluation_id, after)
+
+    # -- withdraw ---------------------------------------------------------------------------
+
+    def withdraw(self, principal: Principal, evaluation_id: str, *, reason: str) -> dict[str, Any]:
+        """Withdraw (撤回) an evaluation: it leaves the season views; nothing is deleted.
+
+        The row keeps its package and reports, and a `withdrawn` event with the reason joins
+        the audit chain, so `audit verify` still checks everything.
+        """
+        if principal.role not in ("reviewer", "admin"):
+            raise forbidden("只有复核人员或管理员可以撤回评价", "only reviewer or admin keys withdraw")
+        with self.store.write() as session:
+            audit.lock(session)
+            ev = self._load(session, principal, evaluation_id)
+            _refuse_withdrawn(ev, self.timezone)
+            at = now()
+            ev.withdrawn_at = at
+            ev.withdrawn_reason = reason
+            audit.append(
+                session,
+                evaluation_id=evaluation_id,
+                kind="withdrawn",
+                actor=principal.actor,
+                at=at,
+                rubric=(ev.rubric_id, ev.rubric_version, ev.rubric_sha256),
+                payload={"reason": reason, "score": ev.score},
+            )
+            summary = _summary(ev)
+        get_logger().info("evaluation.withdrawn", evaluation_id=evaluation_id)
+        return summary
 
     def _snapshot_rubric(self, snapshot: Snapshot) -> Rubric:
         try:
@@ -496,27 +572,14 @@ class EvaluationService:
 
 
 def adjustment_refused(exc: AdjustmentError, clause: str, score: Decimal) -> ApiError:
-    """422 naming the bands the rubric allows for the clause."""
-    bands = exc.bands
-    allowed = ", ".join(
-        f"{b['id']} ({b['label']}) {plain(b['range'][0])}-{plain(b['range'][1])}" for b in bands
-    )
-    if not bands:
-        field, en = "clause", f"clause {clause!r} is not a discretionary clause of this rubric"
-    elif any(b["range"][0] <= q2(score) <= b["range"][1] for b in bands):
-        field, en = "reason", "an adjustment needs a reason"
-    else:
-        field, en = (
-            "score",
-            f"{plain(q2(score))} is outside the bands allowed for {clause}: {allowed}",
-        )
+    """422 naming the field at fault and the bands the rubric allows for the clause."""
     return ApiError(
         422,
         "adjustment_refused",
         exc.message,
-        en,
-        problems=[PackageProblem(field, exc.message, en)],
-        extra={"clause": clause, "bands": bands},
+        exc.en,
+        problems=[PackageProblem(exc.field, exc.message, exc.en)],
+        extra={"clause": clause, "bands": exc.bands},
     )
 
 

@@ -270,6 +270,9 @@ class Rubrics:
                 with self._lock:
                     current = self._live.get(key)
                 if current is not None and current.stamp == stamp and key not in self._rejected:
+                    if current.version != found:  # e.g. just published: same file, new state
+                        with self._lock:
+                            self._live[key] = dataclasses.replace(current, version=found)
                     continue
                 problems = self._check(found)
                 with self._lock:
@@ -353,7 +356,8 @@ def watch(rubrics: Rubrics, stop: threading.Event, on_reload: Any) -> None:
         *dirs,
         stop_event=stop,
         debounce=300,
-        watch_filter=lambda _c, p: p.endswith(".toml"),
+        # published.lock too: publishing a staged version makes it a default.
+        watch_filter=lambda _c, p: p.endswith((".toml", ".lock")),
         raise_interrupt=False,
     ):
         on_reload(rubrics.reload())

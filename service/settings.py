@@ -5,8 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from engine.labels import DEFAULT_TIMEZONE, zone
+from engine.rubric.registry import REPO_ROOT
+
+# The SQLite file when no URL is set: in the project's data folder (beside rubrics/), so
+# `jixiao serve` and `jixiao keys` find the same store from any current folder. The image
+# sets JIXIAO_DB_PATH=/data/jixiao.db (a volume).
+DEFAULT_DB_PATH = REPO_ROOT / "data" / "jixiao.db"
 
 
 class Settings(BaseSettings):
@@ -18,7 +26,9 @@ class Settings(BaseSettings):
         default=None, description="SQLAlchemy URL, e.g. postgresql+psycopg://user@host/db"
     )
     db_path: Path = Field(
-        default=Path("jixiao.db"), description="the SQLite file used when database_url is unset"
+        default=DEFAULT_DB_PATH,
+        description="the SQLite file used when database_url is unset (default: data/jixiao.db "
+        "in the project folder, never the current folder)",
     )
     rubrics: str | None = Field(
         default=None, description="rubric folder(s), os.pathsep-separated; default: bundled"
@@ -45,13 +55,24 @@ class Settings(BaseSettings):
         default=None,
         description="signs the web workbench's session cookies; share it across workers and replicas",
     )
+    timezone: str = Field(
+        default=DEFAULT_TIMEZONE,
+        description="the zone of every time people read (web, sheets); JSON and the audit "
+        "chain keep the UTC instant",
+    )
     log_level: str = "INFO"
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
 
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        zone(value)  # raises ValueError for an unknown zone: the service refuses to start
+        return value
+
     def url(self) -> str:
         """The database URL: `database_url`, else the SQLite file at `db_path`."""
         if self.database_url:
             return self.database_url
-        return f"sqlite:///{self.db_path}"
+        return f"sqlite:///{self.db_path.expanduser().resolve()}"

@@ -99,6 +99,9 @@ class Evaluation(Base):
     package: Mapped[str] = mapped_column(Text)  # the submission as received (canonical JSON)
     automatic_report: Mapped[str] = mapped_column(Text)  # the engine's report, as rendered
     report: Mapped[str] = mapped_column(Text)  # the current report (after adjustments)
+    # Withdrawn (撤回): out of the season views; the row and its audit events stay.
+    withdrawn_at: Mapped[str | None] = mapped_column(String(40), default=None)
+    withdrawn_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Event(Base):

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.diagnostics import PackageError, PackageProblem
-from engine.dossier import assemble, parse_manifest, problems_from
+from engine.dossier import assemble, parse_manifest, problems_from, toml_error_zh
 from engine.model import Dossier, Package
 from service.audit import canonical
 
@@ -104,7 +104,7 @@ class Submission:
             try:
                 data = tomllib.loads(self.manifest)
             except tomllib.TOMLDecodeError as exc:
-                raise _invalid("manifest", "TOML 格式错误", str(exc), "manifest") from None
+                raise _invalid("manifest", toml_error_zh(exc), str(exc), "manifest") from None
             return parse_manifest(data, file="manifest")
         if self.form == "json":
             body = dict(self.manifest) | {"documents": [n for n, _ in self.documents]}
@@ -121,7 +121,9 @@ class Submission:
             try:
                 return Package.model_validate_json(json.dumps(self.manifest))
             except ValidationError as exc:
-                raise PackageError("request", problems_from(exc, prefix="package")) from None
+                raise PackageError(
+                    "request", problems_from(exc, prefix="package", model=Package)
+                ) from None
         dossier = dossier or self.dossier()
         return assemble(dossier, self._documents_for(dossier))
 
@@ -193,7 +195,9 @@ def from_json_body(raw: bytes) -> Submission:
     try:
         docs = _DOCUMENTS.validate_python(documents)
     except ValidationError as exc:
-        raise PackageError("request", problems_from(exc, prefix="documents")) from None
+        raise PackageError(
+            "request", problems_from(exc, prefix="documents", model=DocumentIn)
+        ) from None
     contents: list[tuple[str, Content]] = []
     for i, doc in enumerate(docs):
         try:

@@ -22,8 +22,14 @@ from service.submission import Submission
 def stored_packages(
     service: EvaluationService, *, fiscal_year: int | None, limit: int
 ) -> list[tuple[str, Package]]:
-    """The newest `limit` stored packages (one per evaluation), optionally of one fiscal year."""
-    query = select(Evaluation.id, Evaluation.package).order_by(Evaluation.seq.desc()).limit(limit)
+    """The newest `limit` stored packages (one per evaluation, none withdrawn), optionally of
+    one fiscal year."""
+    query = (
+        select(Evaluation.id, Evaluation.package)
+        .where(Evaluation.withdrawn_at.is_(None))  # withdrawn packages are out of the season
+        .order_by(Evaluation.seq.desc())
+        .limit(limit)
+    )
     if fiscal_year is not None:
         query = query.where(Evaluation.fiscal_year == fiscal_year)
     with service.store.read() as session:

@@ -61,6 +61,16 @@ def test_readme_rubric_change_example(tmp_path: Path) -> None:
             subprocess.run(line, shell=True, check=True, cwd=REPO_ROOT)
     compiled = json.loads(_jixiao("rubric", "compile", "yueyang-fujian5@2025.1", "--rubrics", str(tmp_path)).stdout)
     assert compiled["rubric"]["version"] == "2025.1"
+    # The change changes the example's score, as the README says.
+    dossier = "examples/yueyang-kjj-2023/dossier.toml"
+    before = json.loads(_jixiao("score", dossier, "--format", "json").stdout)
+    after = json.loads(
+        _jixiao("score", dossier, "--format", "json", "--rubric", "yueyang-fujian5@2025.1",
+                "--rubrics", str(tmp_path)).stdout
+    )
+    text = (REPO_ROOT / "README.md").read_text("utf-8")
+    assert before["total"]["score"] != after["total"]["score"]
+    assert f"from {before['total']['score']} to {after['total']['score']}" in text
 
 
 def test_errors_are_one_line_without_traceback(tmp_path: Path) -> None:

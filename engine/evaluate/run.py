@@ -25,8 +25,10 @@ from engine.backends.plan import Backend, EngineFact, Match
 from engine.calendar import RubricCalendar
 from engine.decimals import json_number, plain, q2
 from engine.diagnostics import PackageError, PackageProblem
+from engine.labels import FACTS, PACKAGE_ITEM, label
 from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
 from engine.model import Package
+from engine.model.package import MISSING_PART
 from engine.rubric.model import CompiledBand, CompiledRule, Rubric
 from engine.rubric.schema import ClauseSpec, ItemSpec
 
@@ -407,7 +409,7 @@ class _Assembler:
             used = state.used.get(clause.id, Decimal(0))
             taken = q2(min(points, cap - used))
             state.used[clause.id] = used + taken
-            shown = "；".join(f"{k}={_show(v)}" for k, v in signals.items())
+            shown = "；".join(f"{label(FACTS, k)} {_show(v)}" for k, v in signals.items())
             state.deductions.append(
                 {
                     "rule": chosen.spec.id,
@@ -498,6 +500,11 @@ class _Assembler:
                     entry = {"item": item_name, "what": what}
                     if entry not in needs:
                         needs.append(entry)
+        if self.mode == "precheck":
+            for w in self.package.warnings:
+                entry = {"item": PACKAGE_ITEM, "what": f"缺少{w.text}"}
+                if w.code == MISSING_PART and entry not in needs:
+                    needs.append(entry)
         dossier = self.package.dossier
         deadline = dossier.deadline or spec.calendar.deadline
         return {

@@ -41,20 +41,21 @@ __all__ = [
 ]
 
 
-def sheet_bytes(report: dict[str, Any], fmt: str) -> bytes:
-    """The score sheet in `fmt` ("xlsx", "docx" or "pdf"). Raises ValueError for another format
-    and ExportError when the format cannot be produced here (no CJK font for the PDF)."""
+def sheet_bytes(report: dict[str, Any], fmt: str, tz: str | None = None) -> bytes:
+    """The score sheet in `fmt` ("xlsx", "docx" or "pdf"), times in zone `tz` (default
+    Asia/Shanghai). Raises ValueError for another format and ExportError when the format
+    cannot be produced here (no CJK font for the PDF)."""
     writer = _WRITERS.get(fmt.lower().lstrip("."))
     if writer is None:
         raise ValueError(f"unknown sheet format {fmt!r} (expected one of {', '.join(FORMATS)})")
-    return writer(build_sheet(report))
+    return writer(build_sheet(report, tz))
 
 
-def export_sheet(report: dict[str, Any], path: Path) -> None:
+def export_sheet(report: dict[str, Any], path: Path, tz: str | None = None) -> None:
     """Write the score sheet to `path`; the suffix (.xlsx, .docx, .pdf) chooses the format.
 
     The file is written whole or not at all (a temporary file renamed into place)."""
-    data = sheet_bytes(report, path.suffix)
+    data = sheet_bytes(report, path.suffix, tz)
     partial = path.with_name(path.name + ".part")
     partial.write_bytes(data)
     partial.replace(path)

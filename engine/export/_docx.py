@@ -109,7 +109,8 @@ def write_docx(sheet: ScoreSheet) -> bytes:
     document.add_paragraph()
     for label in sheet.signatures:
         paragraph = document.add_paragraph()
-        run = paragraph.add_run(label + "　" * 12)
+        # A label ending in "：" is followed by the blank to sign on; the date line has its own.
+        run = paragraph.add_run(label + ("　" * 12 if label.endswith("：") else ""))
         run.bold = True
         paragraph.paragraph_format.space_after = Pt(14)
     buffer = io.BytesIO()

@@ -69,7 +69,9 @@ def sheet_html(sheet: ScoreSheet, font: Path) -> str:
         f"<tr><th>{html.escape(k)}</th><td>{_cell(v)}</td></tr>" for k, v in sheet.header
     )
     signatures = "".join(
-        f'<div class="sign">{html.escape(s)}<span class="line"></span></div>'
+        f'<div class="sign">{html.escape(s)}'
+        + ('<span class="line"></span>' if s.endswith("：") else "")
+        + "</div>"
         for s in sheet.signatures
     )
     tables = _table(sheet.items, "items") + "".join(_table(t) for t in sheet.extra)

@@ -12,13 +12,20 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from engine.decimals import plain, q2
+from engine.labels import (
+    ASSESSMENTS,
+    IMPORT_WARNINGS,
+    MODE_NOTES,
+    MODES,
+    SEVERITIES,
+    local_time,
+    zone_label,
+)
 
-MODE_LABELS = {
-    "bureau": "财政局评分（bureau：缺少佐证按未完成扣分）",
-    "precheck": "部门预检（precheck：缺少佐证列为待补充，不扣分）",
-}
-ASSESSMENT_LABELS = {"rule": "规则评分", "auto": "自动评估，待复核", "reviewer": "已复核"}
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+MODE_LABELS = {key: f"{MODES[key]}（{MODE_NOTES[key]}）" for key in MODES}
+ASSESSMENT_LABELS = ASSESSMENTS
+SEVERITY_LABELS = SEVERITIES
+EVIDENCE_TABLE = "证据附表"
 MAX_EVIDENCE = 3  # evidence lines per deduction on paper; the JSON report keeps them all
 
 
@@ -66,29 +73,39 @@ class ScoreSheet:
     total_numbers: tuple[Decimal, Decimal, Decimal] = (Decimal(0), Decimal(0), Decimal(0))
 
 
-def _evidence(entries: list[dict[str, Any]]) -> list[str]:
+def _evidence(entries: list[dict[str, Any]], overflow: list[list[str]] | None) -> list[str]:
+    """The first MAX_EVIDENCE evidence lines; the rest go to the evidence table (`overflow`),
+    which the sheet prints after the items, so a paper reader sees every one."""
     lines = []
     for entry in entries[:MAX_EVIDENCE]:
         value = str(entry.get("value", "") or "")
         where = str(entry.get("location", "") or "")
         lines.append(f"　证据：{where}" + (f"（{value}）" if value else ""))
-    if len(entries) > MAX_EVIDENCE:
-        lines.append(f"　…另有 {len(entries) - MAX_EVIDENCE} 处证据（见 JSON 报告）")
+    rest = entries[MAX_EVIDENCE:]
+    if rest and overflow is not None:
+        group = len({row[0] for row in overflow}) + 1
+        for entry in rest:
+            overflow.append(
+                [str(group), str(entry.get("location", "") or ""), str(entry.get("value", "") or "")]
+            )
+        lines.append(f"　…另有 {len(rest)} 处证据，见「{EVIDENCE_TABLE}」第 {group} 组")
+    elif rest:
+        lines.append(f"　…另有 {len(rest)} 处证据")
     return lines
 
 
-def deduction_text(deduction: dict[str, Any]) -> str:
+def deduction_text(deduction: dict[str, Any], overflow: list[list[str]] | None = None) -> str:
     """One deduction as printed: points, rule id, reason, evidence locations."""
     head = f"−{points(deduction.get('points'))} 分 [{deduction.get('rule', '')}] {deduction.get('reason', '')}"
     if deduction.get("capped"):
         head += "（已达扣分上限，不再扣分）"
     if deduction.get("adjusted_by"):
         head += f"（复核人：{deduction['adjusted_by']}）"
-    return "\n".join([head, *_evidence(list(deduction.get("evidence") or []))])
+    return "\n".join([head, *_evidence(list(deduction.get("evidence") or []), overflow)])
 
 
-def build_sheet(report: dict[str, Any]) -> ScoreSheet:
-    """The score sheet of a report."""
+def build_sheet(report: dict[str, Any], tz: str | None = None) -> ScoreSheet:
+    """The score sheet of a report; times in zone `tz` (default Asia/Shanghai)."""
     rubric = report.get("rubric", {})
     package = report.get("package", {})
     mode = str(report.get("mode", ""))
@@ -123,6 +140,7 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
     rows: list[list[str]] = []
     numbers: list[tuple[Decimal, Decimal, Decimal]] = []
     adjustments: list[list[str]] = []
+    overflow: list[list[str]] = []
     lost_total = Decimal(0)
     for item in report.get("items", []):
         deductions = list(item.get("deductions") or [])
@@ -130,7 +148,7 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
         lost_total += lost
         criteria = "\n".join(str(c.get("text", "")) for c in item.get("clauses", []))
         assessment = item.get("assessment") or {}
-        reasons = [deduction_text(d) for d in deductions]
+        reasons = [deduction_text(d, overflow) for d in deductions]
         label = ASSESSMENT_LABELS.get(str(assessment.get("mode", "")), "")
         if assessment.get("band") and assessment.get("mode") in ("auto", "reviewer"):
             reasons.append(f"（{label}：{assessment['band']}）")
@@ -157,7 +175,7 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
                     points(adj.get("score")),
                     str(adj.get("reason", "")),
                     str(adj.get("actor", "")),
-                    str(adj.get("at", "")),
+                    local_time(str(adj.get("at", "")), tz),
                 ]
             )
     items = Table(
@@ -188,12 +206,16 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
     extra.append(
         Table(
             title="复核调整",
-            columns=["二级指标", "条款", "档次", "评定分", "理由", "复核人", "时间"],
+            columns=["二级指标", "条款", "档次", "评定分", "理由", "复核人", f"时间（{zone_label(tz)}）"],
             rows=adjustments or [["无", "", "", "", "", "", ""]],
             widths=[9, 16, 22, 6, 40, 10, 15],
             numeric=frozenset({3}),
         )
     )
+    if overflow:
+        extra.append(
+            Table(EVIDENCE_TABLE, ["组", "证据位置", "内容"], overflow, widths=[5, 50, 60])
+        )
     findings = [
         [
             str(f.get("id", index)),
@@ -221,7 +243,7 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
         [
             str(w.get("code", "")),
             str(w.get("location", "")),
-            str(w.get("message", "")),
+            IMPORT_WARNINGS.get(str(w.get("code", "")), str(w.get("message", ""))),
             str(w.get("text", "")),
         ]
         for w in report.get("warnings", [])
@@ -238,7 +260,7 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
         header=header,
         items=items,
         extra=extra,
-        signatures=["评分人（签字）：", "复核人（签字）：", "日期：　　　　年　　月　　日"],
+        signatures=["评分人（签字）：", "复核人（签字）：", "日期：＿＿＿＿年＿＿月＿＿日"],
         item_numbers=numbers,
         total_numbers=(
             q2(number(total.get("max"))),

@@ -26,7 +26,31 @@ def import_document(
     Raises PackageError, with a Chinese and an English message, for an unsupported type or an
     unreadable, encrypted, oversized or otherwise hostile file; never anything else for bad input.
     """
-    layout = layout or default_layout()
+    imported = _read(name, data, layout or default_layout())
+    _check_readable(name, data, imported)
+    return imported
+
+
+def _check_readable(name: str, data: bytes, imported: ImportedDocuments) -> None:
+    """Refuse a document with nothing to read: every reader's result passes through here.
+
+    A blank file, or one that yields no table and no report section, is almost always the wrong
+    file attached; scoring it would quietly deduct everything, so it is refused by name.
+    """
+    found = (
+        imported.basic_data or imported.department_table or imported.project_tables
+    ) or imported.report
+    if found:
+        return
+    if not data.strip() or (imported.rows_read == 0 and not imported.warnings):
+        zh, en = "文档为空，没有可读取的文字或表格", "the document is empty: no text and no table"
+    else:
+        zh = "文档中没有找到任何自评表格或自评报告，请确认附上的文件是否正确"
+        en = "the document yields no table and no report section"
+    raise PackageError(name, [PackageProblem("documents", zh, en)])
+
+
+def _read(name: str, data: bytes, layout: TextLayout) -> ImportedDocuments:
     suffix = PurePath(name).suffix.lower()
     if suffix == ".txt":
         check_size(name, data, layout.limits)

@@ -103,6 +103,11 @@ class Dossier(_Frozen):
 # --- parsed documents ------------------------------------------------------------------------
 
 
+# The warning code of a whole table or the whole report missing from a package: it is scored
+# (the rubric deducts what it needs) but says so in `warnings` and, in precheck, `needs_input`.
+MISSING_PART = "PACKAGE_PART_MISSING"
+
+
 class ImportWarning(_Frozen):
     """Something the importer could not place. Nothing is dropped silently."""
 

@@ -51,7 +51,7 @@ def _bands(rubric: Rubric) -> dict[str, dict[str, Any]]:
         b.spec.id: {
             "range": [str(x) for x in b.spec.range],
             "when": b.spec.when,
-            "auto": str(b.spec.auto),
+            "auto": None if b.spec.auto is None else str(b.spec.auto),
             "scale": b.spec.scale,
         }
         for b in rubric.bands
@@ -60,7 +60,11 @@ def _bands(rubric: Rubric) -> dict[str, dict[str, Any]]:
 
 def _clauses(rubric: Rubric) -> dict[str, dict[str, Any]]:
     return {
-        c.id: {"points": str(c.points), "cap": str(c.cap), "discretionary": c.discretionary}
+        c.id: {
+            "points": str(c.points),
+            "cap": None if c.cap is None else str(c.cap),
+            "discretionary": c.discretionary,
+        }
         for i in rubric.spec.items
         for c in i.clauses
     }
@@ -96,8 +100,24 @@ def _compare(what: str, old: dict[str, Any], new: dict[str, Any]) -> list[Change
 
 
 def _short(value: Any) -> str:
+    """A value as a rubric owner writes it: TOML inline syntax, whole (never cut), no None."""
+    if value is None:
+        return "（无）"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        inner = ", ".join(f"{k} = {_short(v)}" for k, v in value.items() if v is not None)
+        return "{ " + inner + " }" if inner else "{}"
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_short(v) for v in value) + "]"
+    if isinstance(value, int | Decimal):
+        return str(value)
     text = str(value)
-    return text if len(text) <= 120 else text[:117] + "…"
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return text
 
 
 def rule_changes(old: Rubric, new: Rubric) -> list[Change]:

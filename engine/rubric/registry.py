@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from engine.diagnostics import Diagnostic, RubricError
-from engine.rubric.load import load_rubric
+from engine.rubric.load import LOCK_FILE, load_rubric, read_lock
 from engine.rubric.model import Rubric
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +40,9 @@ class RubricVersion:
     fiscal_years: tuple[int, ...]
     default: bool = False
     effective_from: dt.date | None = None
+    # Recorded in its tree's published.lock. A version not recorded there is *staged*: linted,
+    # tested and usable by its exact ID@VERSION, never chosen when no version is named.
+    published: bool = False
 
 
 def _version_key(version: str) -> tuple[tuple[int, int | str], ...]:
@@ -52,6 +55,10 @@ def discover(dirs: list[Path]) -> list[RubricVersion]:
     """Every `<dir>/<id>/<version>.toml`, read just enough to know its years."""
     found: list[RubricVersion] = []
     for base in dirs:
+        try:
+            locked = read_lock(base / LOCK_FILE)
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError, KeyError, TypeError):
+            locked = {}  # a broken lock publishes nothing; the loader reports it
         for path in sorted(base.glob("*/*.toml")):
             try:
                 data = tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
@@ -67,9 +74,18 @@ def discover(dirs: list[Path]) -> list[RubricVersion]:
                     years,
                     data.get("default") is True,
                     effective if isinstance(effective, dt.date) else None,
+                    (path.parent.name, path.stem) in locked,
                 )
             )
     return found
+
+
+def servable(versions: list[RubricVersion]) -> list[RubricVersion]:
+    """The versions that may be chosen when no version is named: the published ones. Where
+    nothing is published (a working folder without a lock file) there is nothing to stage
+    against, and every version may be chosen."""
+    published = [v for v in versions if v.published]
+    return published or versions
 
 
 def default_for_year(dirs: list[Path], fiscal_year: int) -> str | None:
@@ -80,7 +96,7 @@ def default_for_year(dirs: list[Path], fiscal_year: int) -> str | None:
 
 def default_among(versions: list[RubricVersion], fiscal_year: int) -> str | None:
     """`default_for_year` over given versions (e.g. those a service has live)."""
-    covering = [v for v in versions if fiscal_year in v.fiscal_years]
+    covering = [v for v in servable(versions) if fiscal_year in v.fiscal_years]
     ids = sorted({v.id for v in covering})
     if len(ids) == 1:
         return ids[0]
@@ -113,9 +129,13 @@ def choose(
     """`resolve` over given versions (e.g. those a service has live)."""
     rubric_id, _, version = ref.partition("@")
     versions = [v for v in available if v.id == rubric_id]
+    staged: list[RubricVersion] = []
     if version:
         versions = [v for v in versions if v.version == version]
     else:
+        eligible = servable(available)
+        staged = [v for v in versions if v not in eligible]
+        versions = [v for v in versions if v in eligible]
         if fiscal_year is not None and any(fiscal_year in v.fiscal_years for v in versions):
             versions = [v for v in versions if fiscal_year in v.fiscal_years]
         if as_of is not None and any(
@@ -125,6 +145,20 @@ def choose(
             versions = [
                 v for v in versions if v.effective_from is None or v.effective_from <= as_of
             ]
+    if not versions and staged:
+        names = ", ".join(sorted(f"{v.id}@{v.version}" for v in staged))
+        raise RubricError(
+            [
+                Diagnostic(
+                    where,
+                    0,
+                    0,
+                    "JX013",
+                    f"rubric '{ref}' has no published version (staged: {names}); name the "
+                    "version, or publish it with `jixiao rubric publish`",
+                )
+            ]
+        )
     if not versions:
         known = sorted({f"{v.id}@{v.version}" for v in available})
         raise RubricError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.responses import RedirectResponse
 from starlette.staticfiles import StaticFiles
 
 from service.logs import get_logger
@@ -30,10 +31,16 @@ def mount_web(app: FastAPI) -> None:
     app.state.web = Web(
         HERE / "templates",
         Sessions(app.state.store, load_secret(app.state.settings.session_secret)),
+        tz=app.state.settings.timezone,
     )
     # Static files first: the pages' catch-all 404 must not shadow them.
     app.mount("/web/static", StaticFiles(directory=HERE / "static"), name="web-static")
     app.include_router(router)
+
+    # A browser pointed at the bare address lands on the workbench, not on a JSON 404.
+    @app.get("/", include_in_schema=False)
+    def root() -> RedirectResponse:
+        return RedirectResponse("/web/", status_code=307)
 
 
 __all__ = ["mount_web"]

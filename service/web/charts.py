@@ -77,9 +77,10 @@ def histogram(bins: list[Bin], *, width: int = 560, height: int = 240) -> Chart:
     )
 
 
-def rule_bars(costs: list[RuleCost], *, width: int = 640, row_h: int = 26) -> Chart:
-    """Horizontal bars, one per rule, longest = most points taken; value: points and packages."""
-    label_w, right, top = 230, 150, 8
+def rule_bars(costs: list[RuleCost], *, width: int = 760, row_h: int = 26) -> Chart:
+    """Horizontal bars, one per rule, labelled in Chinese (item and band, not the rule id),
+    longest = most points taken; value: points and packages."""
+    label_w, right, top = 340, 150, 8  # room for an item and its band label, in Chinese
     height = top * 2 + row_h * max(len(costs), 1)
     plot_w = width - label_w - right
     peak = max((c.points for c in costs), default=Decimal(0)) or Decimal(1)
@@ -93,7 +94,7 @@ def rule_bars(costs: list[RuleCost], *, width: int = 640, row_h: int = 26) -> Ch
                 y=y,
                 width=round(max(w, 1.0), 1),
                 height=row_h - 8,
-                label=c.rule,
+                label=c.label,
                 value=f"{plain(c.points)} 分 · {c.packages} 份",
                 label_x=label_w - 8,
                 label_y=y + row_h / 2,
@@ -103,7 +104,7 @@ def rule_bars(costs: list[RuleCost], *, width: int = 640, row_h: int = 26) -> Ch
         )
     if costs:
         parts = "；".join(
-            f"{c.rule} 共扣 {plain(c.points)} 分，涉及 {c.packages} 份材料" for c in costs
+            f"{c.label} 共扣 {plain(c.points)} 分，涉及 {c.packages} 份材料" for c in costs
         )
         description = f"扣分最多的 {len(costs)} 条规则：{parts}。"
     else:

@@ -25,6 +25,7 @@ from sqlalchemy import select
 from starlette.datastructures import FormData, UploadFile
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from engine import labels
 from engine.decimals import plain, q2
 from engine.diagnostics import PackageError, RubricError
 from engine.rubric.model import Rubric
@@ -39,7 +40,7 @@ from service.web.evidence import describe, excerpt
 from service.web.rubric_view import CHANGE_ZH, WHAT_ZH, rule_anchor, source_files
 from service.web.session import COOKIE, Sessions, SignedIn
 
-ROLE_ZH = {"department": "部门", "reviewer": "复核人员", "admin": "管理员"}
+ROLE_ZH = labels.ROLES
 _MAX_FILES = 100
 _CSP = (
     "default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self' data:; "
@@ -76,7 +77,7 @@ def signal(value: Any) -> str:
 class Web:
     """The pages' shared state: templates, sessions, and the overview's report digests."""
 
-    def __init__(self, templates: Path, sessions: Sessions) -> None:
+    def __init__(self, templates: Path, sessions: Sessions, tz: str | None = None) -> None:
         self.env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(templates),
             autoescape=True,
@@ -86,12 +87,17 @@ class Web:
         )
         self.env.filters["num"] = num
         self.env.filters["signal"] = signal
+        self.env.filters["local_time"] = lambda value: labels.local_time(value, tz)
         self.env.globals.update(
             ROLE_ZH=ROLE_ZH,
             MODE_ZH=sheet.MODE_ZH,
             ASSESSMENT_ZH=sheet.ASSESSMENT_ZH,
             SEVERITY_ZH=sheet.SEVERITY_ZH,
             STATUSES=season.STATUSES,
+            FACT_ZH=labels.FACTS,
+            WARNING_ZH=labels.IMPORT_WARNINGS,
+            ZONE_ZH=labels.zone_label(tz),
+            RUBRIC_STATES=labels.RUBRIC_STATES,
             CHANGE_ZH=CHANGE_ZH,
             WHAT_ZH=WHAT_ZH,
             rule_anchor=rule_anchor,
@@ -510,6 +516,7 @@ def sheet_context(
     adjust_errors: dict[str, dict[str, str]] | None = None,
     adjust_values: dict[str, dict[str, str]] | None = None,
     adjusted: str | None = None,
+    withdraw_error: str = "",
 ) -> dict[str, Any]:
     """Everything the score sheet page shows."""
     service = _service(request)
@@ -524,6 +531,7 @@ def sheet_context(
         and package.get("deadline")
         and package["received_on"] > package["deadline"]
     )
+    withdrawn = next((e for e in audit["events"] if e["kind"] == "withdrawn"), None)
     notice = None
     if adjusted:
         done = [e for e in events if e["clause"] == adjusted]
@@ -538,7 +546,10 @@ def sheet_context(
         "hashes_ok": audit["hashes_ok"],
         "rubric_href": _rubric_href(service, report, evaluation_id),
         "late": late,
-        "can_adjust": principal.role == "reviewer",
+        "can_adjust": principal.role == "reviewer" and withdrawn is None,
+        "can_withdraw": principal.role in ("reviewer", "admin") and withdrawn is None,
+        "withdrawn": withdrawn,
+        "withdraw_error": withdraw_error,
         "adjust_errors": adjust_errors or {},
         "adjust_values": adjust_values or {},
         "notice": notice,
@@ -581,6 +592,7 @@ async def adjust(request: Request, evaluation_id: EvaluationId, signed: Session)
     clause = str(form.get("clause") or "")
     score_text = str(form.get("score") or "")
     reason = str(form.get("reason") or "").strip()
+    band = str(form.get("band") or "") or None
     await form.close()
     errors: dict[str, str] = {}
     score = _score(score_text)
@@ -600,14 +612,16 @@ async def adjust(request: Request, evaluation_id: EvaluationId, signed: Session)
                 clause=clause,
                 score=score,
                 reason=reason,
+                band=band,
             )
         except ApiError as exc:
             if exc.code != "adjustment_refused":
                 raise
             field = exc.problems[0].path if exc.problems else "score"
-            errors["reason" if field == "reason" else "score"] = (
-                "请填写调整理由（必填）" if field == "reason" else exc.zh
-            )
+            if field == "reason":
+                errors["reason"] = "请填写调整理由（必填）"
+            else:
+                errors["band" if field == "band" else "score"] = exc.zh
         else:
             target = f"/web/evaluations/{quote(evaluation_id)}?adjusted={quote(clause)}#clause-{quote(clause)}"
             return RedirectResponse(target, status_code=303)
@@ -617,8 +631,31 @@ async def adjust(request: Request, evaluation_id: EvaluationId, signed: Session)
             signed.principal,
             evaluation_id,
             adjust_errors={clause: errors},
-            adjust_values={clause: {"score": score_text, "reason": reason}},
+            adjust_values={clause: {"score": score_text, "reason": reason, "band": band or ""}},
         )
+    )
+    return render(request, "sheet.html", 422, **context)
+
+
+@router.post("/evaluations/{evaluation_id}/withdraw")
+async def withdraw(request: Request, evaluation_id: EvaluationId, signed: Session) -> Response:
+    """Withdraw (撤回) an evaluation with a reason, through `EvaluationService.withdraw`."""
+    need(signed.principal, "reviewer", "admin")
+    form = await posted(request, signed)
+    reason = str(form.get("reason") or "").strip()
+    await form.close()
+    error = ""
+    if not reason:
+        error = "请填写撤回理由（必填）"
+    elif len(reason) > 4000:
+        error = "理由过长（最多 4000 字）"
+    else:
+        await run_in_threadpool(
+            _service(request).withdraw, signed.principal, evaluation_id, reason=reason
+        )
+        return RedirectResponse(f"/web/evaluations/{quote(evaluation_id)}", status_code=303)
+    context = await run_in_threadpool(
+        lambda: sheet_context(request, signed.principal, evaluation_id, withdraw_error=error)
     )
     return render(request, "sheet.html", 422, **context)
 
@@ -665,6 +702,7 @@ def evaluation_rubric(request: Request, evaluation_id: EvaluationId, signed: Ses
     return render(
         request,
         "rubric.html",
+        published=True,  # the snapshot page hides the state (snapshot_of is set)
         rubric=rubric,
         files=source_files(rubric, snapshot),
         sha256=report["rubric"]["sha256"],
@@ -688,7 +726,9 @@ async def export(
     if fmt == "json":
         return Response(text, media_type="application/json", headers=disposition)
     try:
-        content = await run_in_threadpool(sheet_bytes, parse_report(text), fmt)
+        content = await run_in_threadpool(
+            sheet_bytes, parse_report(text), fmt, request.app.state.settings.timezone
+        )
     except ExportError as exc:
         raise ApiError(503, "export_unavailable", f"无法导出：{exc}", str(exc)) from None
     return Response(content, media_type=MEDIA_TYPES[fmt], headers=disposition)
@@ -711,6 +751,7 @@ def rubrics_page(request: Request, signed: Session) -> Response:
             "effective_from": found.effective_from,
             "default": found.default,
             "live": (found.id, found.version) in live,
+            "published": found.published,
         }
         try:
             rubric = rubrics.get(found.path)
@@ -785,9 +826,13 @@ def rubric_page(
             "the rubric does not compile",
             problems=[],
         ) from None
+    published = any(
+        v.published for v in rubrics.versions() if (v.id, v.version) == (rubric_id, version)
+    )
     return render(
         request,
         "rubric.html",
+        published=published,
         rubric=rubric,
         files=source_files(rubric, snapshot_of(rubric)),
         sha256=rubric.sha256,

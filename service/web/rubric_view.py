@@ -9,23 +9,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from engine import labels
 from engine.rubric.model import Rubric
 from service.rubrics import Snapshot
 
 _ID_LINE = re.compile(r'^\s*id\s*=\s*"([^"]+)"')
 
-CHANGE_ZH = {"added": "新增", "removed": "删除", "changed": "修改"}
-WHAT_ZH = {
-    "total": "总分",
-    "item": "评分项",
-    "clause": "评分条款",
-    "rule": "规则",
-    "band": "酌情档次",
-    "parameter": "参数",
-    "calendar": "日历",
-    "rule_set": "规则集",
-    "assessment": "自动评估",
-}
+CHANGE_ZH = labels.CHANGES
+WHAT_ZH = labels.CHANGED_PARTS
 
 
 @dataclass

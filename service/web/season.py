@@ -16,16 +16,15 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine import labels
 from engine.decimals import q2
 from service.auth import Principal
 from service.evaluations import EvaluationService, parse_report
 from service.store import Evaluation
 
+# The statuses the overview filters by (withdrawn evaluations are not in it at all).
 STATUSES: dict[str, str] = {
-    "auto": "自动评分",
-    "reviewed": "已复核",
-    "needs_input": "待补充材料",
-    "late": "逾期报送",
+    key: labels.STATUSES[key] for key in ("auto", "reviewed", "needs_input", "late")
 }
 SORTS: dict[str, str] = {
     "department": "部门",
@@ -34,7 +33,7 @@ SORTS: dict[str, str] = {
     "automatic": "自动评分",
     "status": "状态",
     "as_of": "评价日期",
-    "created": "提交时间（UTC）",
+    "created": "提交时间",
 }
 _CACHE_SIZE = 5000
 _IN_CHUNK = 500  # ids per IN (...) query: far below every database's parameter limit
@@ -47,7 +46,8 @@ class Digest:
     needs_input: int
     received_on: str | None
     deadline: str | None
-    deducted: tuple[tuple[str, Decimal, str], ...]  # (rule, points, item name), points > 0
+    # (rule, points, item name, band label or ""), points > 0
+    deducted: tuple[tuple[str, Decimal, str, str], ...]
 
     @property
     def late(self) -> bool:
@@ -88,11 +88,18 @@ class Row:
         return out
 
 
+def _band_labels(item: dict[str, Any]) -> dict[str, str]:
+    """Band id -> label, from the item's automatic assessment and its adjustments."""
+    assessment = item.get("assessment") or {}
+    entries = [*(assessment.get("bands") or []), *(assessment.get("adjustments") or [])]
+    return {str(e["band"]): str(e.get("label") or "") for e in entries if e.get("band")}
+
+
 def digest(report: dict[str, Any]) -> Digest:
     """The overview's facts from one parsed report."""
     package = report.get("package") or {}
     deducted = tuple(
-        (str(d["rule"]), Decimal(d["points"]), str(item["name"]))
+        (str(d["rule"]), Decimal(d["points"]), str(item["name"]), _band_labels(item).get(d["rule"], ""))
         for item in report["items"]
         for d in item["deductions"]
         if Decimal(d["points"]) > 0
@@ -261,6 +268,12 @@ class RuleCost:
     packages: int = 0
     rubric: str = ""  # a rubric version that has the rule (for the link)
     item: str = ""  # the rubric item it deducts from
+    band: str = ""  # the band's label, for a discretionary clause's band
+
+    @property
+    def label(self) -> str:
+        """What a person reads on the chart: the item, and the band where there is one."""
+        return f"{self.item}：{self.band}" if self.band else self.item or self.rule
 
     @property
     def mean(self) -> Decimal:
@@ -272,8 +285,8 @@ def costly_rules(rows: Iterable[Row], top: int = 10) -> list[RuleCost]:
     by_rule: dict[str, RuleCost] = {}
     for row in rows:
         seen: set[str] = set()
-        for rule, points, item in row.digest.deducted:
-            cost = by_rule.setdefault(rule, RuleCost(rule, rubric=row.rubric, item=item))
+        for rule, points, item, band in row.digest.deducted:
+            cost = by_rule.setdefault(rule, RuleCost(rule, rubric=row.rubric, item=item, band=band))
             cost.points += points
             if rule not in seen:
                 cost.packages += 1

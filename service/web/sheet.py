@@ -12,12 +12,14 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
+from engine import labels
 from engine.adjust import allowed_bands
 from engine.rubric.model import Rubric
 
-MODE_ZH = {"bureau": "财政评审", "precheck": "部门预审"}
-ASSESSMENT_ZH = {"rule": "按规则计分", "auto": "自动评估（酌情）", "reviewer": "已复核调整"}
-SEVERITY_ZH = {"error": "错误", "warning": "提示", "info": "信息"}
+# One table of labels for the CLI, the web and the sheets (engine.labels).
+MODE_ZH = labels.MODES
+ASSESSMENT_ZH = labels.ASSESSMENTS
+SEVERITY_ZH = labels.SEVERITIES
 
 
 @dataclass

@@ -190,6 +190,8 @@ def errors_from(exc: ApiError, kind: str) -> FormErrors:
         shown = problem.zh
         if name in ("manifest", FORM_LEVEL) and problem.path not in ("manifest", "(body)"):
             shown = f"{problem.path}：{problem.zh}"  # the box holds many fields: name this one
+        elif problem.path == "documents" and exc.extra.get("file"):
+            shown = f"{exc.extra['file']}：{problem.zh}"  # which of the uploaded files
         errors.add(name, shown)
     return errors
 

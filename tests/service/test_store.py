@@ -45,7 +45,7 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     store.migrate()
     store.migrate()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0014_withdrawn"
         tables = set(sa.inspect(conn).get_table_names())
     assert {"api_keys", "evaluations", "events", "rubric_snapshots", "chain_head"} <= tables
     if store.is_sqlite:
@@ -189,7 +189,9 @@ def test_cli_keys_create_prints_a_working_key_once(
 ) -> None:
     url = f"sqlite:///{tmp_path / 'keys.db'}"
     assert (
-        cli_main(["keys", "create", "--role", "reviewer", "--name", "复核", "--database-url", url])
+        cli_main(
+            ["keys", "create", "--role", "reviewer", "--name", "复核", "--database-url", url, "--init"]
+        )
         == 0
     )
     key = capsys.readouterr().out.strip()

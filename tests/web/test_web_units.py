@@ -103,7 +103,7 @@ def _row(score: str, rules: tuple[tuple[str, str], ...] = (), **digest: object) 
             needs_input=int(str(digest.get("needs_input", 0))),
             received_on=str(digest.get("received_on", "2024-06-28")),
             deadline="2024-06-30",
-            deducted=tuple((r, Decimal(p), "某项") for r, p in rules),
+            deducted=tuple((r, Decimal(p), f"{r}项", "") for r, p in rules),
         ),
     )
 
@@ -124,8 +124,8 @@ def test_score_distribution_bins_and_the_costliest_rules() -> None:
         ("c", Decimal("0.5"), 1),
     ]
     chart = charts.rule_bars(costs)
-    assert [b.label for b in chart.bars] == ["b", "a", "c"]
-    assert "a 共扣 5 分，涉及 1 份材料" in chart.description
+    assert [b.label for b in chart.bars] == ["b项", "a项", "c项"]  # items, not rule ids
+    assert "a项 共扣 5 分，涉及 1 份材料" in chart.description
     assert charts.histogram(season.distribution([])).description.startswith("共 0 份")
 
 
