@@ -429,7 +429,12 @@ class _Assembler:
         if band.spec.scale:
             scaled = q2(clause.points * _num(record.fields[band.spec.scale]))
             return min(max(scaled, low), high)
-        auto = band.spec.auto or self.rubric.spec.assessment.auto_point_in_band
+        # `auto = 0` is a real placement (the band's floor), so only a missing value falls back.
+        auto = (
+            band.spec.auto
+            if band.spec.auto is not None
+            else self.rubric.spec.assessment.auto_point_in_band
+        )
         if isinstance(auto, Decimal):
             return min(max(auto, low), high)
         return {"min": low, "max": high, "mid": q2((low + high) / 2)}[auto]
