@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import cached_property
-from itertools import pairwise
 
 from engine.text.words import Lexicon
 
@@ -65,13 +64,13 @@ class _Rules:
         bare = "".join(text.split())
         return any(p.search(bare) for p in self.null)
 
-    def marks(self, text: str) -> list[int]:
-        """Start offsets of enumeration marks at the line's start or after a boundary character."""
+    def marks(self, text: str) -> list[tuple[int, int]]:
+        """(start, end) of enumeration marks at the line's start or after a boundary character."""
         out = []
         for found in self.markers.finditer(text):
             at = found.start()
             if at == 0 or text[at - 1] in self.seg.marker_after:
-                out.append(at)
+                out.append((at, found.end()))
         return out
 
 
@@ -101,8 +100,9 @@ def read_points(lines: list[Line], lexicon: Lexicon) -> list[Point]:
                 points.append(_point(*current))
                 current = None
             # Text before the first mark introduces the enumeration: it is not a point.
-            bounds = [*marks, len(text)]
-            for start, end in pairwise(bounds):
+            # The mark itself ("（2）", "二是") is not content: a number in it is not a figure.
+            ends = [start for start, _ in marks[1:]] + [len(text)]
+            for (_, start), end in zip(marks, ends, strict=True):
                 points.append(_point(text[start:end], raw.where, start))
             continue
         if rules.is_lead_in(text) or rules.is_closing(text):
