@@ -407,7 +407,14 @@ class _Assembler:
             used = state.used.get(clause.id, Decimal(0))
             taken = q2(min(points, cap - used))
             state.used[clause.id] = used + taken
-            shown = "；".join(f"{k}={_show(v)}" for k, v in signals.items())
+            # A measure that explains itself in Chinese (an `explanation` field) is shown by it,
+            # so signal names stay in the JSON report's `signals`, off the sheet and the page.
+            explained = signals.get("explanation")
+            shown = (
+                explained
+                if isinstance(explained, str)
+                else "；".join(f"{k}={_show(v)}" for k, v in signals.items())
+            )
             state.deductions.append(
                 {
                     "rule": chosen.spec.id,

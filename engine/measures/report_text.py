@@ -157,6 +157,7 @@ def _missing(subject: str) -> Evidence:
         "areas_covered": "number",
         "cause_share": "number",
         "only_funding": "bool",
+        "explanation": "string",
     },
 )
 def report_problem_points(
@@ -170,12 +171,16 @@ def report_problem_points(
     covered = _covered(reads, concepts)
     causes = sum(1 for r in reads if params.cause in r.concepts)
     only = bool(reads) and all(_funding_only(r, params.funding) for r in reads)
+    summary = (
+        _problem_summary(reads, covered, causes, only) if section else "未找到「存在的问题」部分"
+    )
     fields: dict[str, FieldValue] = {
         "present": section is not None,
         "points": Decimal(len(reads)),
         "areas_covered": Decimal(len(covered)),
         "cause_share": _share(causes, len(reads)),
         "only_funding": only,
+        "explanation": summary,
     }
     evidence: list[Evidence] = []
     if section is None:
@@ -193,9 +198,7 @@ def report_problem_points(
                     r.point.location(), f"问题{n}：{_excerpt(r.point.text)}（{'；'.join(said)}）"
                 )
             )
-        evidence.append(
-            Evidence(section.location.render(), _problem_summary(reads, covered, causes, only))
-        )
+        evidence.append(Evidence(section.location.render(), summary))
     return [
         Fact(
             key="problems",
@@ -227,6 +230,7 @@ def _problem_summary(reads: list[_Read], covered: list[str], causes: int, only: 
         "problem_match_share": "number",
         "concrete_share": "number",
         "only_more_funding": "bool",
+        "explanation": "string",
     },
 )
 def report_suggestion_points(
@@ -243,6 +247,18 @@ def report_suggestion_points(
     answered = [p for p in problems if _answered(p, reads, params)]
     concrete = sum(1 for r in reads if params.concrete in r.concepts)
     only = bool(reads) and all(_funding_only(r, params.funding) for r in reads)
+    summary = (
+        (
+            f"共{len(reads)}条建议；涉及{len(covered)}个方面"
+            + (f"（{'、'.join(covered)}）" if covered else "")
+            + f"；回应了{len(answered)}/{len(problems)}条问题；{concrete}条措施具体"
+            + ("；全部只是要求加大资金投入" if only else "")
+            if reads
+            else "未列出建议（无内容，或只写「无」「暂无」）"
+        )
+        if section
+        else "未找到「改进措施」部分"
+    )
     fields: dict[str, FieldValue] = {
         "present": section is not None,
         "points": Decimal(len(reads)),
@@ -250,6 +266,7 @@ def report_suggestion_points(
         "problem_match_share": _share(len(answered), len(problems)),
         "concrete_share": _share(concrete, len(reads)),
         "only_more_funding": only,
+        "explanation": summary,
     }
     evidence: list[Evidence] = []
     if section is None:
@@ -266,14 +283,6 @@ def report_suggestion_points(
                     r.point.location(), f"建议{n}：{_excerpt(r.point.text)}（{'；'.join(said)}）"
                 )
             )
-        summary = (
-            f"共{len(reads)}条建议；涉及{len(covered)}个方面；"
-            f"回应了{len(answered)}/{len(problems)}条问题；{concrete}条措施具体"
-            if reads
-            else "未列出建议（无内容，或只写「无」「暂无」）"
-        )
-        if only:
-            summary += "；全部只是要求加大资金投入"
         evidence.append(Evidence(section.location.render(), summary))
     return [
         Fact(
