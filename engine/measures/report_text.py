@@ -14,6 +14,7 @@ from pydantic import Field, model_validator
 
 from engine.measures.base import Evidence, Fact, FieldValue, MeasureContext, Params, measure
 from engine.measures.report import _share
+from engine.measures.text import contains_any
 from engine.model import Package, ReportSection
 from engine.text import Concepts, Lexicon, Point, concepts_file, lexicon, read_points
 from engine.text.points import Line, is_lead_in
@@ -306,3 +307,58 @@ def _answered(problem: _Read, suggestions: list[_Read], params: SuggestionPoints
         if _funding_only(problem, params.problem_funding) and params.funding in s.concepts:
             return True
     return False
+
+
+class PartSpec(Params):
+    """A required part of the report: found by a heading concept, else by title keywords."""
+
+    name: str
+    keywords: list[str] = Field(default_factory=list)
+    concept: str | None = None
+
+
+class PartsParams(_ConceptParams):
+    """The report's required parts, in order."""
+
+    sections: list[PartSpec] = Field(min_length=1)
+
+    def _names(self) -> list[str]:
+        return [s.concept for s in self.sections if s.concept]
+
+
+@measure(
+    "report_parts",
+    params=PartsParams,
+    fields={"present": "bool", "section": "string", "heading": "string", "by_meaning": "bool"},
+)
+def report_parts(package: Package, params: PartsParams, ctx: MeasureContext) -> list[Fact]:
+    """One fact per required part; a part found by its heading concept names the heading taken."""
+    lex = lexicon(concepts_file(params.concepts))
+    headings = package.report.sections if package.report else []
+    facts = []
+    for part in params.sections:
+        words = part.keywords or [part.name]
+        found = next((h for h in headings if contains_any(h.title, words)), None)
+        by_meaning = False
+        if found is None and part.concept:
+            found, _ = _section(package, lex, part.concept)
+            by_meaning = found is not None
+        evidence = (
+            (Evidence.at(found.location, f"{found.numbering}{found.title}"),)
+            if found
+            else (Evidence("自评报告", "未找到标题含「" + "、".join(words) + "」的部分"),)
+        )
+        facts.append(
+            Fact(
+                key=part.name,
+                subject=f"自评报告「{part.name}」部分",
+                fields={
+                    "present": found is not None,
+                    "section": part.name,
+                    "heading": f"{found.numbering}{found.title}" if found else "",
+                    "by_meaning": by_meaning,
+                },
+                evidence=evidence,
+            )
+        )
+    return facts
