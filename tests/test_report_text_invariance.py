@@ -74,6 +74,9 @@ LAYOUTS: dict[str, Layout] = {
     "inline ①": lambda ps: "".join(f"{CIRCLED[i]}{p}；" for i, p in enumerate(ps)),
     "inline 其一": lambda ps: "".join(f"其{CN[i]}，{p}。" for i, p in enumerate(ps)),
     "plain paragraphs": lambda ps: "\n".join(f"{p}。" for p in ps),
+    # Short numbered lines without a full stop read as headings of the section's own level.
+    "headings 1、": lambda ps: "\n".join(f"{i + 1}、{p}" for i, p in enumerate(ps)),
+    "headings （一）": lambda ps: "\n".join(f"（{CN[i]}）{p}" for i, p in enumerate(ps)),
     "one paragraph ；": lambda ps: "；".join(ps) + "。",
 }
 

@@ -7,6 +7,7 @@ concepts of the rubric's concepts file: areas, causes, funding, concreteness. Th
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -92,7 +93,15 @@ def _section(
     index = next(i for i in matches if sections[i].level == top)
     section = sections[index]
     lines = _lines(section)
+    expected = 1  # a list restarting at 1 right under the heading is its points, whatever level
     for sub in sections[index + 1 :]:
+        if sub.level <= section.level and _ordinal(sub.numbering) == expected:
+            # 「七、存在的问题」 then 「1、预算编制不够科学」: the importer reads a short numbered
+            # line as a heading of the same level; 1, 2, 3 … continue the list, 「八、」 ends it.
+            expected += 1
+            lines.append(Line(sub.title, sub.location.render(), heading=True))
+            lines.extend(_lines(sub))
+            continue
         if sub.level <= section.level:
             if sub.numbering or not is_lead_in(sub.title, lex):
                 break
@@ -104,6 +113,23 @@ def _section(
         lines.append(Line(sub.title, sub.location.render(), heading=True))
         lines.extend(_lines(sub))
     return section, lines
+
+
+_DIGITS = "零一二三四五六七八九"
+
+
+def _ordinal(numbering: str) -> int | None:
+    """The number in a heading's numbering (「3、」 → 3, 「十二、」 → 12), else None."""
+    arabic = "".join(c for c in numbering if c.isdigit())
+    if arabic:
+        return int(unicodedata.normalize("NFKC", arabic))
+    chinese = "".join(c for c in numbering if c in _DIGITS or c == "十")
+    if not chinese:
+        return None
+    tens, _, units = chinese.partition("十")
+    if "十" not in chinese:
+        return _DIGITS.index(chinese) if len(chinese) == 1 else None
+    return (_DIGITS.index(tens) if tens else 1) * 10 + (_DIGITS.index(units) if units else 0)
 
 
 def _lines(section: ReportSection) -> list[Line]:
