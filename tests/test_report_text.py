@@ -4,7 +4,11 @@ traditional characters, the concepts file's diagnostics, and explanations withou
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import sys
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 
@@ -133,3 +137,24 @@ def test_explanation_names_points_and_no_signal_names() -> None:
     for name in ("cause_share", "areas_covered", "only_funding", "points="):
         assert name not in printed
     assert "cause_share" in item["assessment"]["signals"]  # machines still get the signals
+
+
+def test_the_segmenter_is_quiet_and_caches_only_in_the_temp_dir(tmp_path: Path) -> None:
+    work, temp = tmp_path / "work", tmp_path / "temp"
+    work.mkdir()
+    temp.mkdir()
+    code = (
+        "from engine.text import concepts_file, lexicon;"
+        f"print(sorted(lexicon(concepts_file({CONCEPTS!r})).words('因人员变动频繁')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=work,
+        env=os.environ | {"TMPDIR": str(temp), "PYTHONPATH": str(repo_path())},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "'因'" in result.stdout
+    assert result.stderr == ""
+    assert list(work.iterdir()) == []
