@@ -216,7 +216,7 @@ def report_problem_points(
         evidence.append(Evidence.at(section.location, f"{section.numbering}{section.title}"))
         for n, r in enumerate(reads, start=1):
             said = []
-            said.append("涉及" + "、".join(r.areas) if r.areas else "未涉及五个方面")
+            said.append("涉及" + "、".join(r.areas) if r.areas else "未涉及评分表所列方面")
             if _funding_only(r, params.funding):
                 said.append("只反映资金不足")
             said.append("分析了原因" if params.cause in r.concepts else "未分析原因")
@@ -301,7 +301,7 @@ def report_suggestion_points(
     else:
         evidence.append(Evidence.at(section.location, f"{section.numbering}{section.title}"))
         for n, r in enumerate(reads, start=1):
-            said = ["涉及" + "、".join(r.areas) if r.areas else "未涉及五个方面"]
+            said = ["涉及" + "、".join(r.areas) if r.areas else "未涉及评分表所列方面"]
             if _funding_only(r, params.funding):
                 said.append("只提出加大资金投入")
             said.append("措施具体" if params.concrete in r.concepts else "措施笼统")
