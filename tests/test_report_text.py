@@ -158,3 +158,17 @@ def test_the_segmenter_is_quiet_and_caches_only_in_the_temp_dir(tmp_path: Path) 
     assert "'因'" in result.stdout
     assert result.stderr == ""
     assert list(work.iterdir()) == []
+
+
+def test_rubric_lint_reports_a_broken_concepts_file(tmp_path: Path) -> None:
+    folder = tmp_path / "concepts"
+    folder.mkdir()
+    broken = folder / "2024.9.toml"
+    text = repo_path(*CONCEPTS.split("/")).read_text("utf-8")
+    broken.write_text(
+        text.replace('all = ["money", "shortfall"]', 'all = ["money", "shortfal"]'), "utf-8"
+    )
+    (diag,) = lint_file(broken, [BUNDLED_RULES])
+    assert diag.code == "JX018"
+    assert "shortfal" in diag.message
+    assert 'all = ["money", "shortfal"]' in broken.read_text("utf-8").splitlines()[diag.line - 1]
