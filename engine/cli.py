@@ -100,6 +100,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     publish.add_argument("file", type=Path)
 
+    calibrate = rsub.add_parser(
+        "calibrate",
+        help="band agreement with a labelled corpus of report sections, fit and held-out",
+    )
+    calibrate.add_argument("ref", help="ID[@VERSION]")
+    calibrate.add_argument("corpus", type=Path, help="the corpus file (TOML)")
+    calibrate.add_argument("--rubrics")
+    calibrate.add_argument("--rules")
+    calibrate.add_argument("--backend", choices=["durable", "python"], default="durable")
+    calibrate.add_argument(
+        "--misses", action="store_true", help="list each section whose band disagrees"
+    )
+
     schema = rsub.add_parser(
         "schema", help="regenerate the JSON Schemas in schema/ (or --check them)"
     )
@@ -269,6 +282,15 @@ def _lost(points: Decimal) -> str:
     return "0" if points == 0 else f"−{q2(points):.2f}"
 
 
+def _calibrate(args: argparse.Namespace) -> int:
+    from engine.calibrate import calibrate, load_corpus, render
+
+    rubric = load_rubric(resolve(args.ref, rubric_dirs(args.rubrics)), rules_dirs(args.rules))
+    result = calibrate(rubric, load_corpus(args.corpus), _backend(args.backend))
+    sys.stdout.write(render(result, show_misses=args.misses))
+    return 0
+
+
 def _publish(args: argparse.Namespace) -> int:
     from engine.rubric.lint import publish
 
@@ -300,6 +322,7 @@ _RUBRIC_COMMANDS = {
     "diff": _diff,
     "publish": _publish,
     "schema": _schema,
+    "calibrate": _calibrate,
 }
 
 

@@ -27,6 +27,9 @@ CODES: dict[str, str] = {
     "JX015": "unreadable file",
     "JX016": "a published (id, version) whose file changed",
     "JX017": "a version refused on reload (lint or case suites failed); the last good one serves",
+    "JX018": "concepts file: unknown concept, or concepts that refer to each other in a cycle",
+    "JX019": "concepts file: a concept with no words, or an empty word",
+    "JX020": "concepts file: a word that never segments as written",
 }
 
 

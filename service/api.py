@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from engine.diagnostics import PackageError, PackageProblem, RubricError
 from engine.model import Notice, Unit, WorkingGroup
 from service.auth import ROLES, KeySpecError, Principal, create_key, lookup, now
+from service.calibration import review_agreement
 from service.errors import (
     ApiError,
     ErrorBody,
@@ -438,6 +439,21 @@ def replay_evaluation(
 ) -> Response:
     """Byte-for-byte comparison with the stored automatic report."""
     return _json(_service(request).replay(principal, evaluation_id))
+
+
+@v1.get(
+    "/calibration",
+    summary="How often reviewers kept each discretionary clause's automatic band",
+    responses=_responses(),
+)
+def calibration(
+    request: Request,
+    principal: Anyone,
+    fiscal_year: Annotated[int | None, Query(ge=2000, le=2100)] = None,
+) -> Response:
+    """Per rubric version and clause: reviewed evaluations, bands kept, and where they moved."""
+    found = review_agreement(_service(request), principal, fiscal_year)
+    return _json({"fiscal_year": fiscal_year, "clauses": [c.as_json() for c in found]})
 
 
 # -- rubrics --------------------------------------------------------------------------------

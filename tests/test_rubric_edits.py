@@ -70,3 +70,13 @@ def test_band_placement_and_range(tmp_path: Path, example: Package, auto: str) -
     assert moved == base + (1 if auto == "max" else -1)
     widened = placed.replace('range = [13, 15]\nwhen = "areas_covered >= 2', 'range = [11, 15]\nwhen = "areas_covered >= 2')
     assert _score(tmp_path, widened, example)["problems"] == (15 if auto == "max" else 11)
+
+
+def test_band_auto_zero_is_kept(tmp_path: Path, example: Package) -> None:
+    """`auto = 0` places the score at 0, not at the middle of the band (0 is not "unset")."""
+    missing = '''when = "present == false or problems == 0"
+auto = 0'''
+    always = _edit(missing, 'when = "true"\nauto = 0')
+    assert _score(tmp_path, always, example)["problems"] == 0
+    at_one = _edit(missing, 'when = "true"\nauto = 1')
+    assert _score(tmp_path, at_one, example)["problems"] == 1

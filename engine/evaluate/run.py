@@ -409,7 +409,14 @@ class _Assembler:
             used = state.used.get(clause.id, Decimal(0))
             taken = q2(min(points, cap - used))
             state.used[clause.id] = used + taken
-            shown = "；".join(f"{label(FACTS, k)} {_show(v)}" for k, v in signals.items())
+            # A measure that explains itself in Chinese (an `explanation` field) is shown by it,
+            # so signal names stay in the JSON report's `signals`, off the sheet and the page.
+            explained = signals.get("explanation")
+            shown = (
+                explained
+                if isinstance(explained, str)
+                else "；".join(f"{label(FACTS, k)} {_show(v)}" for k, v in signals.items())
+            )
             state.deductions.append(
                 {
                     "rule": chosen.spec.id,
@@ -431,7 +438,12 @@ class _Assembler:
         if band.spec.scale:
             scaled = q2(clause.points * _num(record.fields[band.spec.scale]))
             return min(max(scaled, low), high)
-        auto = band.spec.auto or self.rubric.spec.assessment.auto_point_in_band
+        # `auto = 0` is a real placement (the band's floor), so only a missing value falls back.
+        auto = (
+            band.spec.auto
+            if band.spec.auto is not None
+            else self.rubric.spec.assessment.auto_point_in_band
+        )
         if isinstance(auto, Decimal):
             return min(max(auto, low), high)
         return {"min": low, "max": high, "mid": q2((low + high) / 2)}[auto]

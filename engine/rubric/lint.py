@@ -43,6 +43,14 @@ def lint_file(path: Path, rules_dirs: list[Path]) -> list[Diagnostic]:
     """The problems of one TOML file, whatever it holds."""
     shown = _shown(path)
     loaders = _data_loaders()
+    if path.parent.name == "concepts":
+        from engine.text import load_concepts
+
+        try:
+            load_concepts(path.read_text("utf-8"), shown)
+        except RubricError as exc:
+            return exc.diagnostics
+        return []
     if path.parent.name in loaders:
         try:
             loaders[path.parent.name](path)

@@ -30,6 +30,7 @@ from engine.decimals import plain, q2
 from engine.diagnostics import PackageError, RubricError
 from engine.rubric.model import Rubric
 from service.auth import Principal
+from service.calibration import review_agreement
 from service.errors import ApiError, forbidden, not_found
 from service.evaluations import EvaluationService, invalid_package, parse_report
 from service.logs import get_logger
@@ -344,6 +345,7 @@ def overview(
         histogram=charts.histogram(season.distribution(shown)),
         costs=costs,
         rule_chart=charts.rule_bars(costs),
+        reviews=review_agreement(service, principal, chosen) if chosen is not None else [],
     )
 
 

@@ -44,6 +44,7 @@ def test_every_endpoint_is_documented(tmp_path: Path) -> None:
         "/v1/evaluations/{evaluation_id}/withdraw",
         "/v1/evaluations/{evaluation_id}/sheet.{fmt}",
         "/v1/rubrics",
+        "/v1/calibration",
         "/v1/rubrics/reload",
         "/v1/rubrics/{rubric_id}/publish",
         "/v1/rubrics/diff",

@@ -277,3 +277,21 @@ def test_static_files_are_served_by_the_app(app: App) -> None:
     assert app.client.get("/web/static/web.js").status_code == 200
     page = app.client_for("reviewer").get("/web/").text
     assert not re.search(r'(src|href)="https?://', page)  # nothing fetched from elsewhere
+
+
+def test_overview_shows_how_often_reviewers_kept_the_automatic_band(
+    app: App, clients: dict[str, TestClient]
+) -> None:
+    reviewer = clients["reviewer"]
+    page = reviewer.get(f"/web/evaluations/{app.other}").text
+    response = reviewer.post(
+        f"/web/evaluations/{app.other}/adjust",
+        data={"csrf": csrf_of(page), "clause": "problems.quality", "score": "17", "reason": "较全面"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 303
+    overview = reviewer.get("/web/").text
+    block = overview[overview.index('id="review-agreement"') : overview.index('id="list-title"')]
+    assert "problems.quality" in block
+    assert "problems.fair" in block  # where the reviewer moved it
+    assert "cause_share" not in overview
