@@ -74,6 +74,7 @@ IMPORT_WARNINGS: dict[str, str] = {
 FACTS: dict[str, str] = {
     "areas_covered": "覆盖方面数",
     "attachment": "附件",
+    "by_meaning": "按含义认定标题",
     "cap": "上限",
     "capped": "已封顶",
     "category_share": "类别占比",
@@ -93,8 +94,10 @@ FACTS: dict[str, str] = {
     "exceeded": "已超出",
     "expected": "应有数",
     "expected_score": "应得分",
+    "explanation": "说明",
     "figure_share": "含数据占比",
     "found": "找到数",
+    "heading": "所取标题",
     "has_evidence": "有佐证",
     "holds": "成立",
     "kind": "类型",
