@@ -125,7 +125,7 @@ def run_case(
             result.problems.append(f"replace: not found in {change.document}: {change.old[:30]!r}")
             return result
         texts[change.document] = changed
-    package = assemble(dossier, [(n, texts[n]) for n in dossier.documents])
+    package = assemble(dossier, [(n, texts[n]) for n in dossier.documents], layout=rubric.layout)
     mode = case.mode or suite.mode
     report = Evaluator(backend).evaluate(package, rubric, mode=mode, as_of=suite.as_of)  # type: ignore[arg-type]
     by_item: dict[str, Counter[tuple[str, Decimal]]] = {}

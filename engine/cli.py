@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from engine.diagnostics import CalendarError, PackageError, RubricError
-from engine.dossier import load_package
+from engine.dossier import load_package, read_manifest
 from engine.evaluate import Evaluator, render_json
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import default_for_year, discover, resolve, rubric_dirs, rules_dirs
@@ -114,9 +114,8 @@ def _backend(name: str):  # type: ignore[no-untyped-def]  # returns one of two b
 
 
 def _score(args: argparse.Namespace) -> int:
-    package = load_package(args.dossier)
+    dossier = read_manifest(args.dossier)
     dirs = rubric_dirs(args.rubrics)
-    dossier = package.dossier
     ref = args.rubric or default_for_year(dirs, dossier.fiscal_year)
     if ref is None:
         covering = ", ".join(
@@ -131,6 +130,7 @@ def _score(args: argparse.Namespace) -> int:
     rubric = load_rubric(
         resolve(ref, dirs, fiscal_year=dossier.fiscal_year, as_of=as_of), rules_dirs(args.rules)
     )
+    package = load_package(args.dossier, rubric.layout)  # read with the rubric's own layout
     if as_of is None:
         print(
             f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on",

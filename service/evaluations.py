@@ -165,7 +165,7 @@ class EvaluationService:
         except RubricError as exc:
             raise _rubric_error(exc) from None
         try:
-            package = submission.package(dossier)
+            package = submission.package(dossier, rubric.layout)
         except PackageError as exc:
             raise invalid_package(exc) from None
         except Exception as exc:
@@ -448,7 +448,7 @@ class EvaluationService:
             raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
         rubric = self._snapshot_rubric(Snapshot.from_body(snapshot_row.body))
         try:
-            package = Submission.from_json(package_json).package()
+            package = Submission.from_json(package_json).package(layout=rubric.layout)
         except PackageError as exc:
             raise invalid_package(exc) from None
         replayed = render_json(

@@ -1,8 +1,9 @@
 """Rubric versions on disk, and the snapshots stored with each evaluation.
 
-A snapshot keeps the rubric's TOML and the TOML of every rule set it uses, with the names the
-report's `source` fields show. Replaying compiles the snapshot from a temporary folder; the
-sources are then renamed back, so the replayed report can equal the stored one byte for byte.
+A snapshot keeps every file of the rubric bundle: the rubric's TOML, every rule set and every
+data file (layout, vocabulary …), with the names the report's `source` fields show. Replaying
+compiles the snapshot in memory, reading nothing from disk, so the replayed report can equal
+the stored one byte for byte whatever happened to the files since.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Diagnostic, RubricError
-from engine.rubric.load import load_rubric
+from engine.rubric.datafiles import RULES, kind_of
+from engine.rubric.load import RUBRICS, load_bundle, load_rubric
 from engine.rubric.model import Rubric
 from engine.rubric.registry import (
     RubricVersion,
@@ -43,6 +44,15 @@ class RuleSetSource:
 
 
 @dataclass(frozen=True)
+class DataFileSource:
+    """One data file of the bundle (`rules/layout/2024.1.toml`): its content hash and TOML."""
+
+    name: str
+    sha256: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A rubric version exactly as an evaluation used it."""
 
@@ -53,6 +63,8 @@ class Snapshot:
     source_name: str
     source: str
     rule_sets: tuple[RuleSetSource, ...]
+    # Absent from snapshots stored before the bundle held its data files: those do not replay.
+    data_files: tuple[DataFileSource, ...] = ()
 
     def body(self) -> str:
         """Canonical JSON, as stored (its SHA-256 goes into the `created` event)."""
@@ -63,6 +75,7 @@ class Snapshot:
         """Read a stored snapshot."""
         data: dict[str, Any] = json.loads(body)
         data["rule_sets"] = tuple(RuleSetSource(**r) for r in data["rule_sets"])
+        data["data_files"] = tuple(DataFileSource(**d) for d in data.get("data_files", ()))
         return cls(**data)
 
 
@@ -77,23 +90,22 @@ def _source_names(rubric: Rubric) -> dict[str, str]:
 
 
 def snapshot_of(rubric: Rubric) -> Snapshot:
-    """The snapshot of a rubric compiled from disk."""
+    """The snapshot of a compiled rubric, from the bytes it was compiled from (no disk read)."""
     names = _source_names(rubric)
+    contents = dict(rubric.files)
     rule_sets = []
     for ref in rubric.rule_sets:
-        raw = Path(ref.path).read_bytes()
-        if hashlib.sha256(raw).hexdigest() != ref.sha256:
-            # The file changed since it was compiled; the cache recompiles on the next request.
-            raise ApiError(
-                409,
-                "rubric_changed",
-                f"规则集 {ref.id}@{ref.version} 正在被修改，请重试",
-                f"rule set {ref.id}@{ref.version} changed while in use; retry",
-            )
         key = f"{ref.id}@{ref.version}"
         rule_sets.append(
-            RuleSetSource(ref.id, ref.version, ref.sha256, names.get(key, ref.path), raw.decode())
+            RuleSetSource(
+                ref.id, ref.version, ref.sha256, names.get(key, ref.path), contents[ref.path].decode()
+            )
         )
+    data_files = tuple(
+        DataFileSource(name, hashlib.sha256(raw).hexdigest(), raw.decode())
+        for name, raw in rubric.files
+        if kind_of(name) is not None
+    )
     return Snapshot(
         rubric_id=rubric.spec.id,
         version=rubric.spec.version,
@@ -102,6 +114,7 @@ def snapshot_of(rubric: Rubric) -> Snapshot:
         source_name=names.get(_ME, str(rubric.path)),
         source=rubric.source,
         rule_sets=tuple(rule_sets),
+        data_files=data_files,
     )
 
 
@@ -110,18 +123,14 @@ class SnapshotMismatch(Exception):
 
 
 def compile_snapshot(snapshot: Snapshot) -> Rubric:
-    """Compile a stored snapshot, with its sources named as when it was first used."""
-    with tempfile.TemporaryDirectory(prefix="jixiao-snapshot-") as tmp:
-        base = Path(tmp)
-        rules_dir = base / "rules"
-        for rs in snapshot.rule_sets:
-            path = rules_dir / rs.id / f"{rs.version}.toml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(rs.source.encode("utf-8"))
-        rubric_path = base / "rubrics" / snapshot.rubric_id / f"{snapshot.version}.toml"
-        rubric_path.parent.mkdir(parents=True)
-        rubric_path.write_bytes(snapshot.source.encode("utf-8"))
-        rubric = load_rubric(rubric_path, [rules_dir], shown=snapshot.source_name)
+    """Compile a stored snapshot in memory, with its sources named as when it was first used."""
+    rubric_name = f"{RUBRICS}/{snapshot.rubric_id}/{snapshot.version}.toml"
+    files = {rubric_name: snapshot.source.encode("utf-8")}
+    for rs in snapshot.rule_sets:
+        files[f"{RULES}/{rs.id}/{rs.version}.toml"] = rs.source.encode("utf-8")
+    for data in snapshot.data_files:
+        files[data.name] = data.source.encode("utf-8")
+    rubric = load_bundle(files, rubric_name)
     if rubric.sha256 != snapshot.sha256:
         raise SnapshotMismatch(
             f"snapshot of {snapshot.rubric_id}@{snapshot.version} compiles to {rubric.sha256}, "

@@ -208,6 +208,7 @@ class Evaluator:
             as_of=as_of,
             calendar=RubricCalendar(rubric.spec.calendar),
             deadline=rubric.spec.calendar.deadline,
+            data=rubric.data,
         )
         records: list[_FactRecord] = []
         withheld: list[tuple[str, Fact]] = []

@@ -79,6 +79,9 @@ class MeasureContext:
     as_of: dt.date
     calendar: WorkCalendar
     deadline: dt.date | None = None  # the rubric version's deadline; the manifest may override it
+    # Data files loaded with the rubric, by the reference a parameter gives
+    # (`rules/vocabulary/2024.1.toml`): the loader resolves and loads them, measures never read.
+    data: Mapping[str, object] = field(default_factory=dict)
 
 
 class Params(BaseModel):
