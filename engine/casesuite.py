@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.backends.plan import Backend
+from engine.diagnostics import PackageError
 from engine.dossier import assemble, parse_manifest
 from engine.evaluate import Evaluator
 from engine.rubric.model import Rubric
@@ -111,10 +112,19 @@ def run_case(
 ) -> CaseResult:
     """Apply the case to the base package, score it, compare with the expectation."""
     result = CaseResult(suite_path.name, case.name)
-    base_path = (suite_path.parent / suite.base).resolve()
-    manifest = _merge(tomllib.loads(base_path.read_text("utf-8")), case.changes)
-    dossier = parse_manifest(manifest, file=str(base_path))
-    texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
+    base_path = suite_path.parent / suite.base
+    try:
+        manifest = _merge(tomllib.loads(base_path.read_text("utf-8")), case.changes)
+        dossier = parse_manifest(manifest, file=suite.base)
+        texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        # A suite whose base package cannot be read fails (and refuses its version) on its own.
+        result.problems.append(f"base package {suite.base}: cannot read: {type(exc).__name__}: {exc}")
+        return result
+    except PackageError as exc:
+        problems = "; ".join(p.render() for p in exc.problems)
+        result.problems.append(f"base package {suite.base}: {problems}")
+        return result
     for change in case.replace:
         text = texts.get(change.document, "")
         if change.regex:

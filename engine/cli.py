@@ -186,8 +186,17 @@ def _test(args: argparse.Namespace) -> int:
         )
         for folder in folders:
             for path in suite_files(folder):
-                suite = load_suite(path)
-                rubric = load_rubric(resolve(suite.rubric, [folder.parent]), rules_dirs(args.rules))
+                try:
+                    suite = load_suite(path)
+                    rubric = load_rubric(
+                        resolve(suite.rubric, [folder.parent]), rules_dirs(args.rules)
+                    )
+                except (RubricError, OSError, ValueError) as exc:
+                    # One unreadable suite or rubric fails on its own; the others still run.
+                    total += 1
+                    failed += 1
+                    print(f"FAIL {folder.name}/{path.name}: {_one_line(exc)}")
+                    continue
                 for case in suite.cases:
                     result = run_case(path, suite, case, rubric, backend)
                     total += 1
@@ -199,6 +208,12 @@ def _test(args: argparse.Namespace) -> int:
                         print(f"       {problem}")
     print(f"{total - failed} passed, {failed} failed")
     return 1 if failed else 0
+
+
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, RubricError):
+        return "; ".join(d.render() for d in exc.diagnostics)
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
 
 
 def _diff(args: argparse.Namespace) -> int:

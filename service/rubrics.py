@@ -322,7 +322,11 @@ class Rubrics:
             if suite.rubric != rubric.ref:
                 continue
             for case in suite.cases:
-                result = run_case(path, suite, case, rubric, backend)
+                try:
+                    result = run_case(path, suite, case, rubric, backend)
+                except Exception as exc:  # refuses this version only; never stops the service
+                    failures.append(f"{path.name}: {case.name}: {type(exc).__name__}: {exc}")
+                    continue
                 failures += [f"{path.name}: {case.name}: {p}" for p in result.problems]
         return failures or rubric
 

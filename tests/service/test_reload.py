@@ -18,12 +18,10 @@ from tests.service.conftest import RUBRIC, Service, json_body
 
 
 def _tree(tmp_path: Path, *, with_suites: bool = False) -> Path:
-    """A rubric folder of our own to edit (with the example the suites use, if asked)."""
+    """A rubric folder of our own to edit (with its case suites and their base package, if asked)."""
     rubrics = tmp_path / "rubrics"
     ignore = None if with_suites else shutil.ignore_patterns("tests")
     shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5", ignore=ignore)
-    if with_suites:
-        shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples")
     return rubrics / "yueyang-fujian5" / "2024.1.toml"
 
 
