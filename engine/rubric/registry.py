@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from engine.bundled import bundled
 from engine.diagnostics import Diagnostic, RubricError
 from engine.rubric.load import load_rubric
 from engine.rubric.model import Rubric
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_RUBRICS = REPO_ROOT / "rubrics"
-BUNDLED_RULES = REPO_ROOT / "rules"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout (tests and tools only)
+BUNDLED_RUBRICS = bundled("rubrics")
+BUNDLED_RULES = bundled("rules")
 
 
 def rubric_dirs(option: str | None = None) -> list[Path]:
