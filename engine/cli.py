@@ -165,7 +165,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import lint_tree
+    from engine.lifecycle.lint import lint_tree
 
     dirs = args.dirs or [*rubric_dirs(None), *rules_dirs(None)]
     diags, files = lint_tree(dirs, rules_dirs(args.rules))
@@ -176,7 +176,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from engine.casesuite import load_suite, run_case, suite_files
+    from engine.lifecycle.casesuite import load_suite, run_case, suite_files
 
     failed = total = 0
     backend = _backend(args.backend)
@@ -217,7 +217,7 @@ def _one_line(exc: Exception) -> str:
 
 
 def _diff(args: argparse.Namespace) -> int:
-    from engine.rubric.diff import diff_report, load_corpus, rescore, rule_changes, summary
+    from engine.lifecycle.diff import diff_report, load_corpus, rescore, rule_changes, summary
 
     dirs, rules = rubric_dirs(args.rubrics), rules_dirs(args.rules)
     old = load_rubric(resolve(args.old, dirs), rules)
@@ -262,14 +262,14 @@ def _diff(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import publish
+    from engine.lifecycle.lint import publish
 
     print(publish(args.file))
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import SCHEMA_DIR, schemas, write_schemas
+    from engine.lifecycle.lint import SCHEMA_DIR, schemas, write_schemas
 
     if args.check:
         stale = [

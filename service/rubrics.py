@@ -309,7 +309,7 @@ class Rubrics:
         if not self.run_suites:
             return rubric
         from engine.backends import PythonBackend
-        from engine.casesuite import load_suite, run_case, suite_files
+        from engine.lifecycle.casesuite import load_suite, run_case, suite_files
 
         failures: list[str] = []
         backend = PythonBackend()  # the reference backend: suites check the rubric, not the engine

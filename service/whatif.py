@@ -1,6 +1,6 @@
 """What-if over HTTP: a rubric change's rule-level differences and its effect on stored packages.
 
-The same engine functions as `jixiao rubric diff` (engine.rubric.diff); the corpus is the
+The same engine functions as `jixiao rubric diff` (engine.lifecycle.diff); the corpus is the
 packages already in the store, as they were submitted.
 """
 
@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.diagnostics import PackageError, RubricError
+from engine.lifecycle.diff import diff_report, rescore
 from engine.model import Package
-from engine.rubric.diff import diff_report, rescore
 from service.errors import ApiError
 from service.evaluations import EvaluationService, _rubric_error
 from service.store import Evaluation

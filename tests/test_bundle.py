@@ -12,8 +12,8 @@ import pytest
 from engine.diagnostics import RubricError
 from engine.dossier import load_package
 from engine.evaluate.run import decision_id
+from engine.lifecycle.lint import lint_file
 from engine.rubric.datafiles import DATA_KINDS, data_name
-from engine.rubric.lint import lint_file
 from engine.rubric.load import load_bundle, load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES, REPO_ROOT
 

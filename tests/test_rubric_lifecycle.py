@@ -16,8 +16,8 @@ from engine.backends import PythonBackend
 from engine.diagnostics import RubricError
 from engine.dossier import load_package
 from engine.evaluate import Evaluator
-from engine.rubric.diff import load_corpus, rescore, rule_changes
-from engine.rubric.lint import SCHEMA_DIR, lint_file, lint_tree, publish, schemas
+from engine.lifecycle.diff import load_corpus, rescore, rule_changes
+from engine.lifecycle.lint import SCHEMA_DIR, lint_file, lint_tree, publish, schemas
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES, REPO_ROOT
 

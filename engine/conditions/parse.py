@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from engine.measures.base import FieldType
+from engine.model.facts import FieldType
 
 Op = Literal["==", "!=", "<", "<=", ">", ">="]
 Literal_ = Decimal | str | bool

@@ -17,11 +17,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from engine.diagnostics import Diagnostic
-from engine.importers._layout import DEFAULT_LAYOUT, TextLayout
+from engine.importers._layout import TextLayout
 from engine.measures.quantity import QuantityVocabulary
 from engine.rubric.locate import Locator, toml_position
-
-__all__ = ["DATA_KINDS", "DEFAULT_LAYOUT", "DataKind", "data_name", "kind_of", "load_data"]
 
 RULES = "rules"  # the logical name of a rules root, as sources and snapshots show it
 

@@ -20,11 +20,11 @@ import engine.measures  # noqa: F401  # registers every measure kind
 from engine.backends.plan import PlannedRule, RulesetPlan
 from engine.conditions import ConditionError, parse_condition
 from engine.diagnostics import Diagnostic, RubricError
-from engine.importers._layout import TextLayout
-from engine.measures.base import REGISTRY, FieldType
+from engine.importers._layout import DEFAULT_LAYOUT, TextLayout
+from engine.measures.base import REGISTRY
+from engine.model.facts import FieldType
 from engine.rubric.datafiles import (
     DATA_KINDS,
-    DEFAULT_LAYOUT,
     RULES,
     DataKind,
     data_name,

@@ -68,7 +68,7 @@ def lint_tree(dirs: list[Path], rules_dirs: list[Path]) -> tuple[list[Diagnostic
 
 
 def _models() -> dict[str, type[BaseModel]]:
-    from engine.casesuite import Suite
+    from engine.lifecycle.casesuite import Suite
     from engine.model import Dossier
 
     return {"rubric": RubricSpec, "rule-set": RuleSetSpec, "dossier": Dossier, "case-suite": Suite}
