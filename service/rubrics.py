@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostic, RubricError
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.datafiles import RULES, kind_of
 from engine.rubric.load import RUBRICS, load_bundle, load_rubric
 from engine.rubric.model import Rubric
@@ -238,8 +238,8 @@ class Rubrics:
         if live is not None:
             return live.rubric
         if refused:
-            raise RubricError([Diagnostic(str(path), 0, 0, "JX017", "; ".join(refused))])
-        raise RubricError([Diagnostic(str(path), 0, 0, "JX013", f"rubric {path} is not loaded")])
+            raise RubricError([Diagnostic(str(path), 0, 0, Code.JX017, "; ".join(refused))])
+        raise RubricError([Diagnostic(str(path), 0, 0, Code.JX013, f"rubric {path} is not loaded")])
 
     def find(self, ref: str | None, *, fiscal_year: int | None) -> Rubric:
         """`ID[@VERSION]`, or without one the single rubric covering `fiscal_year`."""
@@ -263,7 +263,7 @@ class Rubrics:
             if found.id == rubric_id and found.version == version:
                 return self.get(found.path)
         raise RubricError(
-            [Diagnostic("rubrics", 0, 0, "JX013", f"rubric '{rubric_id}@{version}' not found")]
+            [Diagnostic("rubrics", 0, 0, Code.JX013, f"rubric '{rubric_id}@{version}' not found")]
         )
 
     def reload(self) -> ReloadResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from engine.backends import PythonBackend
-from engine.diagnostics import RubricError
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.dossier import load_package
 from engine.evaluate import Evaluator
 from engine.lifecycle.diff import load_corpus, rescore, rule_changes
@@ -44,7 +45,16 @@ def test_every_golden_code_is_documented() -> None:
     for expected in GOLDEN.glob("*.expected"):
         for line in expected.read_text("utf-8").splitlines():
             code = line.split(": ", 1)[1].split()[0]
-            assert f"| {code} |" in documented, code
+            assert f"</a>{code} |" in documented, code
+            assert line.endswith(f"[docs/errors.md#{code.lower()}]"), line
+
+
+def test_the_codes_are_a_closed_enum_each_with_its_docs_anchor() -> None:
+    documented = (REPO_ROOT / "docs" / "errors.md").read_text("utf-8")
+    rows = re.findall(r'^\| <a id="(jx\d{3})"></a>(JX\d{3}) \|', documented, re.M)
+    assert [(anchor, code) for anchor, code in rows] == [(c.lower(), c) for c in Code]
+    with pytest.raises(ValueError, match="JX999"):
+        Diagnostic("f.toml", 1, 1, "JX999", "a code outside the enum")  # type: ignore[arg-type]  # the point: refused at run time too
 
 
 def test_bundled_rubrics_and_rule_sets_lint_clean() -> None:

@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from engine.diagnostics import Diagnostic, RubricError
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.datafiles import DATA_KINDS, load_data
 from engine.rubric.load import LOCK_FILE, check_published, lint_rule_set, load_rubric, read_lock
 from engine.rubric.registry import REPO_ROOT
@@ -39,7 +39,7 @@ def lint_file(path: Path, rules_dirs: list[Path]) -> list[Diagnostic]:
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            return [Diagnostic(shown, 1, 1, "JX015", f"cannot read file: {exc}")]
+            return [Diagnostic(shown, 1, 1, Code.JX015, f"cannot read file: {exc}")]
         _loaded, diags = load_data(kind, raw, shown)
         return diags + check_published(path, shown, path.parent.name, path.stem, raw)
     try:
@@ -119,7 +119,7 @@ def publish(path: Path) -> str:
                         _shown(path),
                         1,
                         1,
-                        "JX016",
+                        Code.JX016,
                         f"{ident}@{version} is already published with another sha256",
                     )
                 ]

@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from engine.diagnostics import Diagnostic
+from engine.diagnostics import Code, Diagnostic
 from engine.importers._layout import TextLayout
 from engine.measures.quantity import QuantityVocabulary
 from engine.rubric.locate import Locator, toml_position
@@ -75,12 +75,12 @@ def load_data(kind: DataKind, raw: bytes, shown: str) -> tuple[object | None, li
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return None, [Diagnostic(shown, 1, 1, "JX015", f"cannot read file: {exc}")]
+        return None, [Diagnostic(shown, 1, 1, Code.JX015, f"cannot read file: {exc}")]
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         line, col = toml_position(str(exc))
-        return None, [Diagnostic(shown, line, col, "JX001", str(exc).split(" (at ")[0])]
+        return None, [Diagnostic(shown, line, col, Code.JX001, str(exc).split(" (at ")[0])]
     try:
         return kind.load(data), []
     except ValidationError as exc:
@@ -91,7 +91,7 @@ def load_data(kind: DataKind, raw: bytes, shown: str) -> tuple[object | None, li
             where = ".".join(str(p) for p in loc) or "(top)"
             message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
             line, col = locator.find(loc)
-            diags.append(Diagnostic(shown, line, col, "JX002", f"{where}: {message}"))
+            diags.append(Diagnostic(shown, line, col, Code.JX002, f"{where}: {message}"))
         return None, diags
     except ValueError as exc:  # a model's own check outside pydantic's error list
-        return None, [Diagnostic(shown, 1, 1, "JX002", " ".join(str(exc).split())[:300])]
+        return None, [Diagnostic(shown, 1, 1, Code.JX002, " ".join(str(exc).split())[:300])]

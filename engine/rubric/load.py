@@ -19,7 +19,7 @@ from pydantic import ValidationError
 import engine.measures  # noqa: F401  # registers every measure kind
 from engine.backends.plan import PlannedRule, RulesetPlan
 from engine.conditions import ConditionError, parse_condition
-from engine.diagnostics import Diagnostic, RubricError
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.importers._layout import DEFAULT_LAYOUT, TextLayout
 from engine.measures.base import REGISTRY
 from engine.model.facts import FieldType
@@ -60,7 +60,7 @@ class _Source:
             self.raw = raw
             self.text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            diags.append(Diagnostic(shown, 1, 1, "JX015", f"cannot read file: {exc}"))
+            diags.append(Diagnostic(shown, 1, 1, Code.JX015, f"cannot read file: {exc}"))
             self.locator = Locator("")
             return
         self.locator = Locator(self.text)
@@ -68,7 +68,7 @@ class _Source:
             self.data = tomllib.loads(self.text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
             line, col = toml_position(str(exc))
-            diags.append(Diagnostic(shown, line, col, "JX001", str(exc).split(" (at ")[0]))
+            diags.append(Diagnostic(shown, line, col, Code.JX001, str(exc).split(" (at ")[0]))
 
     @classmethod
     def read(cls, path: Path, shown: str, diags: list[Diagnostic]) -> _Source:
@@ -78,7 +78,7 @@ class _Source:
         except OSError as exc:
             return cls(None, shown, diags, str(exc))
 
-    def diag(self, path: KeyPath, code: str, message: str, hint: str = "") -> Diagnostic:
+    def diag(self, path: KeyPath, code: Code, message: str, hint: str = "") -> Diagnostic:
         line, col = self.locator.find(path)
         return Diagnostic(self.shown, line, col, code, message, hint)
 
@@ -142,7 +142,7 @@ def _schema_diags(src: _Source, exc: ValidationError, prefix: KeyPath = ()) -> l
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        out.append(src.diag(tuple(loc), "JX002", f"{where}: {message}"))
+        out.append(src.diag(tuple(loc), Code.JX002, f"{where}: {message}"))
     return out
 
 
@@ -223,7 +223,7 @@ def _locked_differs(locked: str | None, src: _Source, ident: str, version: str) 
             src.shown,
             1,
             1,
-            "JX016",
+            Code.JX016,
             f"{ident}@{version} is published (sha256 {locked[:12]}…) and this file differs "
             f"({actual[:12]}…)",
             "copy it to a new version instead of editing a published one",
@@ -246,7 +246,7 @@ def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
         diags.append(
             src.diag(
                 ("id",),
-                "JX004",
+                Code.JX004,
                 f"file declares {spec.id}@{spec.version} but lives at {path.parent.name}/{path.stem}.toml",
             )
         )
@@ -331,7 +331,7 @@ class _Compiler:
                         self.diags.append(
                             src.diag(
                                 (*where, "range"),
-                                "JX010",
+                                Code.JX010,
                                 f"band {band.id} reaches {high} but clause {clause.id} has {clause.points} points",
                             )
                         )
@@ -342,7 +342,7 @@ class _Compiler:
                         self.diags.append(
                             src.diag(
                                 (*where, "scale"),
-                                "JX014",
+                                Code.JX014,
                                 f"scale names '{band.scale}', not a number field",
                             )
                         )
@@ -390,7 +390,7 @@ class _Compiler:
         src = src or self.src
         if ident in self.ids:
             self.diags.append(
-                src.diag(where, "JX006", f"duplicate id '{ident}' (already a {self.ids[ident]})")
+                src.diag(where, Code.JX006, f"duplicate id '{ident}' (already a {self.ids[ident]})")
             )
         else:
             self.ids[ident] = what
@@ -402,7 +402,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     ("total",),
-                    "JX010",
+                    Code.JX010,
                     f"sections add up to {sum(s.points for s in spec.sections)}, not total {spec.total}",
                 )
             )
@@ -411,7 +411,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("items", i, "section"),
-                        "JX009",
+                        Code.JX009,
                         f"unknown section '{item.section}'",
                         _hint(item.section, list(sections)),
                     )
@@ -421,7 +421,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("items", i, "points"),
-                        "JX010",
+                        Code.JX010,
                         f"item {item.id}: clauses add up to {clause_sum}, not {item.points}",
                     )
                 )
@@ -430,7 +430,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             ("items", i, "clauses", j, "cap"),
-                            "JX010",
+                            Code.JX010,
                             f"cap {clause.cap} exceeds the clause's {clause.points} points",
                         )
                     )
@@ -440,7 +440,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("sections", s, "points"),
-                        "JX010",
+                        Code.JX010,
                         f"section {section.name}: items add up to {total}, not {section.points}",
                     )
                 )
@@ -457,7 +457,7 @@ class _Compiler:
                 for n in self.files.names("*")
             )
             self.diags.append(
-                self.src.diag(where, "JX004", f"unknown rule set '{ref}'", _hint(ref, known))
+                self.src.diag(where, Code.JX004, f"unknown rule set '{ref}'", _hint(ref, known))
             )
             return None
         rs_src = _Source(raw, name, self.diags)
@@ -475,7 +475,7 @@ class _Compiler:
             self.diags.append(
                 rs_src.diag(
                     ("id",),
-                    "JX004",
+                    Code.JX004,
                     f"file declares {rs_spec.id}@{rs_spec.version}, expected {ref}",
                 )
             )
@@ -493,7 +493,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     where,
-                    "JX018",
+                    Code.JX018,
                     f"'{ref}' is not a {kind.kind} file of the rules root",
                     f"write {RULES}/{kind.kind}/<version>.toml or the bare version",
                 )
@@ -507,7 +507,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     where,
-                    "JX018",
+                    Code.JX018,
                     f"unknown {kind.kind} '{ref}'",
                     _hint(name, self.files.names(kind.kind)),
                 )
@@ -541,7 +541,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         (*where, "clause"),
-                        "JX009",
+                        Code.JX009,
                         f"unknown clause '{rule.clause}'",
                         _hint(rule.clause, list(clauses)),
                     )
@@ -560,7 +560,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, "deduct", key),
-                            "JX014",
+                            Code.JX014,
                             f"deduct.{key} names '{name}', which is not a number field of {rule.measure}",
                             _hint(name, list(fields)),
                         )
@@ -573,7 +573,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         (*where, "deduct", "cap"),
-                        "JX010",
+                        Code.JX010,
                         f"cap {rule.deduct.cap} exceeds clause {clause.id}'s {clause.points} points",
                     )
                 )
@@ -586,7 +586,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, key),
-                            "JX005",
+                            Code.JX005,
                             f"template names unknown field '{name}'",
                             _hint(name, [*fields, *_TEMPLATE_EXTRAS]),
                         )
@@ -609,7 +609,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     (*where, "measure"),
-                    "JX003",
+                    Code.JX003,
                     f"unknown measure kind '{kind}'",
                     _hint(kind, list(REGISTRY)),
                 )
@@ -626,7 +626,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, "params", key),
-                            "JX011",
+                            Code.JX011,
                             f"unknown parameter '${name}'",
                             _hint(name, known),
                         )
@@ -646,7 +646,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         loc,
-                        "JX012",
+                        Code.JX012,
                         f"{kind} params: {'.'.join(map(str, err['loc']))}: {err['msg']}",
                     )
                 )

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from engine.bundled import bundled
-from engine.diagnostics import Diagnostic, RubricError
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.load import load_rubric
 from engine.rubric.model import Rubric
 
@@ -134,7 +134,7 @@ def choose(
                     where,
                     0,
                     0,
-                    "JX013",
+                    Code.JX013,
                     f"rubric '{ref}' not found (known: {', '.join(known) or 'none'})",
                 )
             ]
