@@ -225,7 +225,7 @@ def _diff(args: argparse.Namespace) -> int:
     changes = rule_changes(old, new)
     deltas = []
     if args.corpus:
-        corpus = load_corpus(args.corpus)
+        corpus = load_corpus(args.corpus, old.layout)
         backend = _backend(args.backend)
         if args.format == "table" and sys.stderr.isatty():
             from rich.progress import Progress

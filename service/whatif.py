@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.diagnostics import PackageError, RubricError
+from engine.importers.text import TextLayout
 from engine.lifecycle.diff import diff_report, rescore
 from engine.model import Package
 from service.errors import ApiError
@@ -20,9 +21,14 @@ from service.submission import Submission
 
 
 def stored_packages(
-    service: EvaluationService, *, fiscal_year: int | None, limit: int
+    service: EvaluationService,
+    *,
+    fiscal_year: int | None,
+    limit: int,
+    layout: TextLayout | None = None,
 ) -> list[tuple[str, Package]]:
-    """The newest `limit` stored packages (one per evaluation), optionally of one fiscal year."""
+    """The newest `limit` stored packages (one per evaluation), optionally of one fiscal year,
+    read with `layout` (the baseline version's)."""
     query = select(Evaluation.id, Evaluation.package).order_by(Evaluation.seq.desc()).limit(limit)
     if fiscal_year is not None:
         query = query.where(Evaluation.fiscal_year == fiscal_year)
@@ -31,7 +37,7 @@ def stored_packages(
     out = []
     for evaluation_id, package_json in rows:
         try:
-            out.append((evaluation_id, Submission.from_json(package_json).package()))
+            out.append((evaluation_id, Submission.from_json(package_json).package(layout=layout)))
         except PackageError:
             continue  # stored before an importer change and no longer readable: left out, not fatal
     return out
@@ -56,7 +62,7 @@ def whatif(
     deltas = rescore(
         old,
         new,
-        stored_packages(service, fiscal_year=fiscal_year, limit=limit),
+        stored_packages(service, fiscal_year=fiscal_year, limit=limit, layout=old.layout),
         service.evaluator.backend,
     )
     return diff_report(old, new, deltas, package_key="evaluation")

@@ -17,23 +17,23 @@ from pydantic import BaseModel
 
 from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.datafiles import DATA_KINDS, load_data
-from engine.rubric.load import LOCK_FILE, check_published, lint_rule_set, load_rubric, read_lock
+from engine.rubric.load import (
+    LOCK_FILE,
+    check_published,
+    lint_rule_set,
+    load_rubric,
+    read_lock,
+    shown_name,
+)
 from engine.rubric.registry import REPO_ROOT
 from engine.rubric.schema import RubricSpec, RuleSetSpec
 
 SCHEMA_DIR = REPO_ROOT / "schema"
 
 
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def lint_file(path: Path, rules_dirs: list[Path]) -> list[Diagnostic]:
     """The problems of one TOML file, whatever it holds."""
-    shown = _shown(path)
+    shown = shown_name(path)
     kind = DATA_KINDS.get(path.parent.name)
     if kind is not None:
         try:
@@ -116,7 +116,7 @@ def publish(path: Path) -> str:
             raise RubricError(
                 [
                     Diagnostic(
-                        _shown(path),
+                        shown_name(path),
                         1,
                         1,
                         Code.JX016,

@@ -234,7 +234,7 @@ def _locked_differs(locked: str | None, src: _Source, ident: str, version: str) 
 def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
     """Every problem in a rule set file on its own: schema, measures, conditions, parameters."""
     diags: list[Diagnostic] = []
-    src = _Source.read(path, shown or _shown(path), diags)
+    src = _Source.read(path, shown or shown_name(path), diags)
     if src.data is None:
         return diags
     try:
@@ -695,12 +695,13 @@ def _hint(name: str, candidates: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-def _shown(path: Path) -> str:
-    """A path as printed in diagnostics: relative to the working directory when possible."""
+def shown_name(path: Path) -> str:
+    """A file as diagnostics name it: relative to the working directory when it lies below it,
+    else by its place in its tree (`rubrics/<id>/<version>.toml`), never an absolute path."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return "/".join(path.resolve().parts[-3:])
 
 
 def _sha256(parts: list[tuple[str, bytes]]) -> str:
