@@ -9,10 +9,8 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import Any
 
-from pydantic import Field
-
 from engine.decimals import plain, q2
-from engine.measures.base import Evidence, MeasureContext
+from engine.measures.base import Evidence, MeasureContext, data_file_param
 from engine.measures.quantity import QuantityVocabulary
 from engine.measures.text import norm
 from engine.model import Cell, DataRow, IndicatorRow, Package, SelfEvalTable
@@ -150,9 +148,8 @@ def funding_total_row(table: SelfEvalTable, label: str) -> int | None:
     return next((i for i, r in enumerate(table.funding) if name_matches(r.label, label)), None)
 
 
-# A measure parameter naming a vocabulary file: the rubric loader resolves it inside the rules
-# root, loads and hashes the file with the rubric, and hands the object over in the context.
-DATA_FILE_VOCABULARY: Any = Field(min_length=1, json_schema_extra={"data_file": "vocabulary"})
+# The parameter naming the parsing vocabulary (rules/vocabulary/<version>.toml).
+DATA_FILE_VOCABULARY: Any = data_file_param("vocabulary")
 
 
 def vocabulary(ctx: MeasureContext, ref: str) -> QuantityVocabulary:

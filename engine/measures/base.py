@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.model import Location, Package
 
@@ -89,6 +89,16 @@ class Params(BaseModel):
     """Base of every measure's parameter model: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def data_file_param(kind: str) -> Any:
+    """A measure parameter naming a data file of `kind` (`rules/<kind>/<version>.toml`).
+
+    The rubric loader resolves it inside the rules root, loads it with the kind's model
+    (engine.rubric.datafiles), hashes it into the bundle, and the measure reads the loaded
+    object as `ctx.data[params.<name>]`: a measure never opens a file.
+    """
+    return Field(min_length=1, json_schema_extra={"data_file": kind})
 
 
 MeasureFn = Callable[[Package, Any, MeasureContext], list[Fact]]

@@ -3,7 +3,9 @@
 A data file lives at `rules/<kind>/<version>.toml` inside the rules root the bundle was loaded
 from. Each kind names the pydantic model its TOML validates into; the loader reports every
 problem as `file:line:col CODE message`, the same way as a rubric. Adding a kind (e.g. the
-report-text concepts) is one `DataKind` entry in `DATA_KINDS`.
+report-text concepts) is one `DataKind` entry in `DATA_KINDS` (its `load` takes the parsed TOML);
+a measure names a file of that kind with a `data_file_param(kind)` parameter and reads the
+loaded object from `ctx.data`. Lint, the lock, the bundle's sha256 and snapshots follow.
 """
 
 from __future__ import annotations
