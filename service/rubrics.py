@@ -18,7 +18,7 @@ from typing import Any
 
 from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.datafiles import RULES, kind_of
-from engine.rubric.load import RUBRICS, load_bundle, load_rubric
+from engine.rubric.load import RUBRICS, load_bundle, load_rubric, rubric_name
 from engine.rubric.model import Rubric
 from engine.rubric.registry import (
     RubricVersion,
@@ -238,8 +238,9 @@ class Rubrics:
         if live is not None:
             return live.rubric
         if refused:
-            raise RubricError([Diagnostic(str(path), 0, 0, Code.JX017, "; ".join(refused))])
-        raise RubricError([Diagnostic(str(path), 0, 0, Code.JX013, f"rubric {path} is not loaded")])
+            raise RubricError([Diagnostic(rubric_name(path), 0, 0, Code.JX017, "; ".join(refused))])
+        name = rubric_name(path)  # never the server's path: errors reach departments too
+        raise RubricError([Diagnostic(name, 0, 0, Code.JX013, f"rubric {name} is not loaded")])
 
     def find(self, ref: str | None, *, fiscal_year: int | None) -> Rubric:
         """`ID[@VERSION]`, or without one the single rubric covering `fiscal_year`."""
@@ -305,7 +306,7 @@ class Rubrics:
         except RubricError as exc:
             return [d.render() for d in exc.diagnostics]
         except OSError as exc:
-            return [f"{found.path}: {exc}"]
+            return [f"{rubric_name(found.path)}: {exc.strerror or type(exc).__name__}"]
         if not self.run_suites:
             return rubric
         from engine.backends import PythonBackend
@@ -317,7 +318,8 @@ class Rubrics:
             try:
                 suite = load_suite(path)
             except Exception as exc:  # a broken suite refuses the version, whatever the error
-                failures.append(f"{path}: {type(exc).__name__}: {exc}")
+                shown = f"{rubric_name(found.path).rpartition('/')[0]}/tests/{path.name}"
+                failures.append(f"{shown}: {type(exc).__name__}: {exc}")
                 continue
             if suite.rubric != rubric.ref:
                 continue

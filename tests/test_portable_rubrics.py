@@ -95,6 +95,7 @@ def test_copied_folders_serve_and_a_bad_suite_never_stops_the_service(elsewhere:
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
         assert ready["rubrics"] == ["yueyang-fujian5@2024.1"]
         assert any("base/yueyang-kjj-2023/dossier.toml" in e for e in ready["rubric_errors"])
+        assert str(elsewhere) not in str(ready)  # /readyz is public: no server path in it
     finally:
         server.stop()
 

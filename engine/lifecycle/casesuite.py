@@ -117,9 +117,16 @@ def run_case(
         manifest = _merge(tomllib.loads(base_path.read_text("utf-8")), case.changes)
         dossier = parse_manifest(manifest, file=suite.base)
         texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        # A suite whose base package cannot be read fails (and refuses its version) on its own.
-        result.problems.append(f"base package {suite.base}: cannot read: {type(exc).__name__}: {exc}")
+    except OSError as exc:
+        # A suite whose base package cannot be read fails (and refuses its version) on its own;
+        # the message names the file, never the folder it was looked for in.
+        missing = Path(exc.filename).name if exc.filename else suite.base
+        result.problems.append(
+            f"base package {suite.base}: cannot read {missing}: {exc.strerror or type(exc).__name__}"
+        )
+        return result
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        result.problems.append(f"base package {suite.base}: {type(exc).__name__}: {exc}")
         return result
     except PackageError as exc:
         problems = "; ".join(p.render() for p in exc.problems)
