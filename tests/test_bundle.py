@@ -134,3 +134,14 @@ def test_a_bundle_compiles_from_memory_alone(tmp_path: Path) -> None:
     assert again.sha256 == rubric.sha256
     assert again.layout == rubric.layout
     assert [r.source for r in again.rules] == [r.source for r in rubric.rules]
+
+
+def test_a_rule_set_reference_never_reaches_outside_the_rules_root(tmp_path: Path) -> None:
+    path, rules = _copy(tmp_path)
+    (tmp_path / "outside.toml").write_text('id = ".."\nversion = "outside"\n', "utf-8")
+    (tmp_path / "rubrics" / "published.lock").unlink()
+    _edit(path, 'rule_sets = ["indicator-tables@2024.1"]', 'rule_sets = ["..@outside"]')
+    with pytest.raises(RubricError) as refused:
+        load_rubric(path, [rules])
+    assert any(d.code == "JX004" for d in refused.value.diagnostics)
+    assert all("outside" not in d.file for d in refused.value.diagnostics)  # never read

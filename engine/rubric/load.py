@@ -5,6 +5,7 @@ Every problem is collected, not just the first, and reported as `file:line:col: 
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
@@ -98,9 +99,11 @@ class BundleFiles:
         self.memory = memory
 
     def _path(self, name: str) -> Path | None:
-        root, _, rest = name.partition("/")
-        if root != RULES or not rest:
+        parts = PurePosixPath(name).parts
+        # `rules/<folder>/<file>` and nothing else: a name never reaches outside its root.
+        if len(parts) != 3 or parts[0] != RULES or any(p in ("..", ".") for p in parts):
             return None
+        rest = Path(parts[1], parts[2])
         return next((d / rest for d in self.rules_dirs if (d / rest).is_file()), None)
 
     def read(self, name: str) -> bytes | None:
@@ -114,9 +117,9 @@ class BundleFiles:
             return None
 
     def names(self, folder: str) -> list[str]:
-        """`<id>@<version>` of every file under `rules/<folder>/` (for hints)."""
+        """The logical names of the files under `rules/<folder>/` (a glob; for hints)."""
         if self.memory is not None:
-            found = [n for n in self.memory if n.startswith(f"{RULES}/")]
+            found = [n for n in self.memory if fnmatch.fnmatch(n, f"{RULES}/{folder}/*.toml")]
         else:
             found = [
                 f"{RULES}/{p.parent.name}/{p.name}"
