@@ -17,10 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from engine.diagnostics import Code, Diagnostic, RubricError
-from engine.rubric.datafiles import RULES, kind_of
-from engine.rubric.load import RUBRICS, load_bundle, load_rubric, rubric_name
+from engine.rubric.datafiles import DATA_KINDS, RULES, kind_of
+from engine.rubric.load import (
+    LOCK_FILE,
+    RUBRICS,
+    content_sha256,
+    load_bundle,
+    load_rubric,
+    read_lock,
+    rubric_name,
+)
 from engine.rubric.model import Rubric
 from engine.rubric.registry import (
+    BUNDLED_RULES,
     RubricVersion,
     choose,
     default_among,
@@ -130,7 +139,18 @@ def compile_snapshot(snapshot: Snapshot) -> Rubric:
         files[f"{RULES}/{rs.id}/{rs.version}.toml"] = rs.source.encode("utf-8")
     for data in snapshot.data_files:
         files[data.name] = data.source.encode("utf-8")
+    legacy = not snapshot.data_files
+    if legacy:
+        files |= _published_data_files()
     rubric = load_bundle(files, rubric_name)
+    if legacy:
+        # Stored before snapshots carried the data files: its sha256 covered the rubric and its
+        # rule sets only, and it was read and scored with the layout and vocabulary now
+        # published in the bundled lock. Checked the old way, it keeps its recorded sha256
+        # (its report and decision_id carry it).
+        own = [(name, raw) for name, raw in rubric.files if kind_of(name) is None]
+        if content_sha256(own) == snapshot.sha256:
+            rubric = dataclasses.replace(rubric, sha256=snapshot.sha256)
     if rubric.sha256 != snapshot.sha256:
         raise SnapshotMismatch(
             f"snapshot of {snapshot.rubric_id}@{snapshot.version} compiles to {rubric.sha256}, "
@@ -152,6 +172,19 @@ def compile_snapshot(snapshot: Snapshot) -> Rubric:
         ),
         bands=tuple(dataclasses.replace(b, source=renamed(b.source, _ME)) for b in rubric.bands),
     )
+
+
+def _published_data_files() -> dict[str, bytes]:
+    """Every data file of the bundled rules root that its lock publishes, by logical name."""
+    locked = read_lock(BUNDLED_RULES / LOCK_FILE)
+    out: dict[str, bytes] = {}
+    for (kind, version), sha in locked.items():
+        if kind not in DATA_KINDS:
+            continue
+        raw = (BUNDLED_RULES / kind / f"{version}.toml").read_bytes()
+        if hashlib.sha256(raw).hexdigest() == sha:  # the lock vouches for these bytes
+            out[f"{RULES}/{kind}/{version}.toml"] = raw
+    return out
 
 
 @dataclass(frozen=True)

@@ -362,7 +362,7 @@ class _Compiler:
         )
         if self.diags:
             raise RubricError(self.diags)
-        sha = _sha256(list(self.loaded.items()))
+        sha = content_sha256(list(self.loaded.items()))
         name = f"{spec.id}@{spec.version}#{sha[:8]}"
         plan = RulesetPlan(
             name,
@@ -707,7 +707,8 @@ def shown_name(path: Path) -> str:
         return "/".join(path.resolve().parts[-3:])
 
 
-def _sha256(parts: list[tuple[str, bytes]]) -> str:
+def content_sha256(parts: list[tuple[str, bytes]]) -> str:
+    """The sha256 over files' contents in order (names do not count: a copy hashes the same)."""
     digest = hashlib.sha256()
     for _name, raw in parts:
         digest.update(hashlib.sha256(raw).digest())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
+from engine.rubric.load import content_sha256
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES
-from service.rubrics import Snapshot, compile_snapshot
+from service.rubrics import Snapshot, SnapshotMismatch, compile_snapshot
 from service.store import RubricSnapshot
 from tests.service.conftest import RUBRIC, Service, json_body, report_of
 
@@ -121,3 +125,21 @@ def test_a_fresh_process_replays_from_the_stored_snapshot_alone(
         (row,) = session.query(RubricSnapshot).filter_by(rubric_sha256=body["rubric"]["sha256"])
     names = {d.name for d in Snapshot.from_body(row.body).data_files}
     assert names == {"rules/layout/2024.1.toml", "rules/vocabulary/2024.1.toml"}
+
+
+def test_a_snapshot_stored_before_snapshots_held_data_files_still_compiles(svc: Service) -> None:
+    # The old format: rubric and rule sets only, its sha256 over those two alone.
+    body = svc.create()
+    with svc.store.read() as session:
+        (row,) = session.query(RubricSnapshot).filter_by(rubric_sha256=body["rubric"]["sha256"])
+        current = Snapshot.from_body(row.body)
+    rubric = compile_snapshot(current)
+    own = [(name, raw) for name, raw in rubric.files if not name.startswith(("rules/layout/", "rules/vocabulary/"))]
+    legacy = dataclasses.replace(current, data_files=(), sha256=content_sha256(own))
+    old = compile_snapshot(Snapshot.from_body(legacy.body()))
+    assert old.sha256 == legacy.sha256  # keeps the sha256 its report and decision_id carry
+    assert old.layout == rubric.layout
+    assert dict(old.files) == dict(rubric.files)
+    tampered = dataclasses.replace(legacy, source=legacy.source + "\n# edited\n")
+    with pytest.raises(SnapshotMismatch):
+        compile_snapshot(tampered)
