@@ -25,25 +25,21 @@ import json
 import os
 import re
 import shutil
-import signal
-import socket
 import subprocess
-import sys
 import tempfile
 import time
 import tomllib
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
 import sqlalchemy as sa
 
 from bench.corpus import EXAMPLE, example
 from bench.engine_bench import machine
-from engine.rubric.registry import REPO_ROOT
+from tests.serving import Serve
 
 RUBRIC = "yueyang-fujian5@2024.1"
 PG_ADMIN = "postgresql+psycopg://{user}@127.0.0.1:5432/test"
@@ -65,14 +61,6 @@ done = function(summary, latency, requests)
     summary.errors.write, summary.errors.timeout, summary.errors.status))
 end
 """
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def body(kind: str) -> str:
@@ -148,39 +136,17 @@ def stored(url: str) -> int:
 
 @contextmanager
 def server(url: str, workers: int, log: Path) -> Iterator[str]:
-    """`jixiao serve` on a free port; stopped (SIGTERM, then SIGKILL) by its pid at the end."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env |= {"JIXIAO_DATABASE_URL": url, "JIXIAO_BOOTSTRAP_ADMIN": "false"}
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
-            cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    """`jixiao serve` on a free port (tests.serving, the one helper); its group stopped at the end."""
+    # INFO: the service's default, one JSON line per request, as in the recorded figures.
+    process = Serve(log, env={"JIXIAO_DATABASE_URL": url, "JIXIAO_LOG_LEVEL": "INFO"}, workers=workers)
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("jixiao serve did not start:\n" + log.read_text("utf-8", "replace"))
-            time.sleep(0.2)
-        yield base
+        process.start(timeout=60)
+    except RuntimeError as exc:
+        raise SystemExit(str(exc)) from None
+    try:
+        yield process.base
     finally:
-        # The uvicorn supervisor and its workers share the session: signal the whole group.
-        try:
-            os.killpg(process.pid, signal.SIGTERM)
-            process.wait(timeout=20)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            with suppress(ProcessLookupError):
-                os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        process.stop()
 
 
 def wrk(base: str, key: str, payload: str, seconds: int, connections: int) -> dict[str, float]:

@@ -7,12 +7,12 @@ appended with its actor and time, and the item, section and total scores are rec
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from engine.decimals import plain, q2
+from engine.evaluate.report import AdjustmentRecord, deduction, read_report, score_report
 from engine.rubric.model import Rubric
 
 
@@ -106,59 +106,41 @@ def apply_adjustment(report: dict[str, Any], rubric: Rubric, adj: Adjustment) ->
             bands,
             en=f"{plain(score)} is outside the bands allowed for {adj.clause}: {allowed_en}",
         )
-    out = copy.deepcopy(report)
-    item = next(i for i in out["items"] if any(c["id"] == adj.clause for c in i["clauses"]))
-    clause = next(c for c in item["clauses"] if c["id"] == adj.clause)
+    out = read_report(report)  # a typed copy: the stored report is never changed in place
+    item = next(i for i in out.items if any(c.id == adj.clause for c in i.clauses))
+    clause = next(c for c in item.clauses if c.id == adj.clause)
     band_ids = {b["id"] for b in bands}
-    kept = [
-        d for d in item["deductions"] if not (d["clause"] == adj.clause and d["rule"] in band_ids)
-    ]
-    points = q2(clause["max"] - score)
+    kept = [d for d in item.deductions if not (d.clause == adj.clause and d.rule in band_ids)]
+    points = q2(clause.max - score)
     source = next((b.source for b in rubric.bands if b.spec.id == band["id"]), "")
     if points > 0:
         kept.append(
-            {
-                "rule": band["id"],
-                "points": points,
-                "reason": f"{band['label']}：复核评定 {plain(score)} 分（本档 {plain(band['range'][0])}–{plain(band['range'][1])} 分）；理由：{adj.reason}",
-                "clause": adj.clause,
-                "clause_text": clause["text"],
-                "subject": item["name"],
-                "evidence": [],
-                "source": source,
-                "adjusted_by": adj.actor,
-            }
-        )
-    item["deductions"] = kept
-    assessment = item["assessment"]
-    assessment.setdefault("adjustments", []).append(
-        {
-            "clause": adj.clause,
-            "band": band["id"],
-            "label": band["label"],
-            "score": score,
-            "reason": adj.reason,
-            "actor": adj.actor,
-            "at": adj.at,
-        }
-    )
-    assessment["mode"] = "reviewer"
-    _recompute(out)
-    return out
-
-
-def _recompute(report: dict[str, Any]) -> None:
-    for item in report["items"]:
-        for clause in item["clauses"]:
-            used = sum(
-                (d["points"] for d in item["deductions"] if d["clause"] == clause["id"]), Decimal(0)
-            )
-            clause["score"] = q2(clause["max"] - used)
-        item["score"] = q2(item["max"] - sum((d["points"] for d in item["deductions"]), Decimal(0)))
-    for section in report["sections"]:
-        section["score"] = q2(
-            sum(
-                (i["score"] for i in report["items"] if i["section"] == section["name"]), Decimal(0)
+            deduction(
+                rule=band["id"],
+                points=points,
+                reason=f"{band['label']}：复核评定 {plain(score)} 分（本档 {plain(band['range'][0])}–{plain(band['range'][1])} 分）；理由：{adj.reason}",
+                clause=adj.clause,
+                clause_text=clause.text,
+                subject=item.name,
+                evidence=[],
+                source=source,
+                adjusted_by=adj.actor,
             )
         )
-    report["total"]["score"] = q2(sum((i["score"] for i in report["items"]), Decimal(0)))
+    item.deductions = kept
+    assessment = item.assessment
+    assessment.adjustments = [
+        *(assessment.adjustments or []),
+        AdjustmentRecord(
+            clause=adj.clause,
+            band=band["id"],
+            label=band["label"],
+            score=score,
+            reason=adj.reason,
+            actor=adj.actor,
+            at=adj.at,
+        ),
+    ]
+    assessment.mode = "reviewer"
+    score_report(out)
+    return out.to_json()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from engine.decimals import q2
 from engine.diagnostics import CalendarError, PackageError, RubricError
-from engine.dossier import load_package
+from engine.dossier import load_package, read_manifest
 from engine.evaluate import Evaluator, render_json
 from engine.labels import CHANGED_PARTS, CHANGES, label
 from engine.rubric.load import load_rubric
@@ -135,9 +135,8 @@ def _score(args: argparse.Namespace) -> int:
         # Checked before scoring: a missing folder is the caller's typo, not an engine failure.
         print(f"jixiao: --out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
         return EXIT_INPUT
-    package = load_package(args.dossier)
+    dossier = read_manifest(args.dossier)
     dirs = rubric_dirs(args.rubrics)
-    dossier = package.dossier
     ref = args.rubric or default_for_year(dirs, dossier.fiscal_year)
     if ref is None:
         covering = ", ".join(
@@ -152,6 +151,7 @@ def _score(args: argparse.Namespace) -> int:
     rubric = load_rubric(
         resolve(ref, dirs, fiscal_year=dossier.fiscal_year, as_of=as_of), rules_dirs(args.rules)
     )
+    package = load_package(args.dossier, rubric.layout)  # read with the rubric's own layout
     if as_of is None:
         print(
             f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on",
@@ -186,7 +186,7 @@ def _compile(args: argparse.Namespace) -> int:
 
 
 def _lint(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import lint_tree
+    from engine.lifecycle.lint import lint_tree
 
     dirs = args.dirs or [*rubric_dirs(None), *rules_dirs(None)]
     diags, files = lint_tree(dirs, rules_dirs(args.rules))
@@ -197,7 +197,7 @@ def _lint(args: argparse.Namespace) -> int:
 
 
 def _test(args: argparse.Namespace) -> int:
-    from engine.casesuite import load_suite, run_case, suite_files
+    from engine.lifecycle.casesuite import load_suite, run_case, suite_files
 
     failed = total = 0
     backend = _backend(args.backend)
@@ -207,8 +207,17 @@ def _test(args: argparse.Namespace) -> int:
         )
         for folder in folders:
             for path in suite_files(folder):
-                suite = load_suite(path)
-                rubric = load_rubric(resolve(suite.rubric, [folder.parent]), rules_dirs(args.rules))
+                try:
+                    suite = load_suite(path)
+                    rubric = load_rubric(
+                        resolve(suite.rubric, [folder.parent]), rules_dirs(args.rules)
+                    )
+                except (RubricError, OSError, ValueError) as exc:
+                    # One unreadable suite or rubric fails on its own; the others still run.
+                    total += 1
+                    failed += 1
+                    print(f"FAIL {folder.name}/{path.name}: {_one_line(exc)}")
+                    continue
                 for case in suite.cases:
                     result = run_case(path, suite, case, rubric, backend)
                     total += 1
@@ -230,8 +239,14 @@ def _test(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
+def _one_line(exc: Exception) -> str:
+    if isinstance(exc, RubricError):
+        return "; ".join(d.render() for d in exc.diagnostics)
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:300]
+
+
 def _diff(args: argparse.Namespace) -> int:
-    from engine.rubric.diff import diff_report, load_corpus, rescore, rule_changes, summary
+    from engine.lifecycle.diff import diff_report, load_corpus, rescore, rule_changes, summary
 
     dirs, rules = rubric_dirs(args.rubrics), rules_dirs(args.rules)
     old = load_rubric(resolve(args.old, dirs), rules)
@@ -239,7 +254,7 @@ def _diff(args: argparse.Namespace) -> int:
     changes = rule_changes(old, new)
     deltas = []
     if args.corpus:
-        corpus = load_corpus(args.corpus)
+        corpus = load_corpus(args.corpus, old.layout)
         backend = _backend(args.backend)
         if args.format == "table" and sys.stderr.isatty():
             from rich.progress import Progress
@@ -283,7 +298,7 @@ def _lost(points: Decimal) -> str:
 
 
 def _calibrate(args: argparse.Namespace) -> int:
-    from engine.calibrate import calibrate, load_corpus, render
+    from engine.lifecycle.calibrate import calibrate, load_corpus, render
 
     rubric = load_rubric(resolve(args.ref, rubric_dirs(args.rubrics)), rules_dirs(args.rules))
     result = calibrate(rubric, load_corpus(args.corpus), _backend(args.backend))
@@ -292,14 +307,14 @@ def _calibrate(args: argparse.Namespace) -> int:
 
 
 def _publish(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import publish
+    from engine.lifecycle.lint import publish
 
     print(publish(args.file))
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
-    from engine.rubric.lint import SCHEMA_DIR, schemas, write_schemas
+    from engine.lifecycle.lint import SCHEMA_DIR, schemas, write_schemas
 
     if args.check:
         stale = [

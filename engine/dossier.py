@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from engine import labels
 from engine.diagnostics import PackageError, PackageProblem
+from engine.importers._layout import TextLayout
 from engine.model import Dossier, Package
 from engine.model.package import MISSING_PART, ImportWarning, Location
 
@@ -123,11 +124,16 @@ def read_manifest(path: Path) -> Dossier:
     return parse_manifest(data, file=shown)
 
 
-def load_package(path: Path) -> Package:
-    """The manifest at `path` and its documents (relative to it), parsed into a Package."""
+def load_package(path: Path, layout: TextLayout | None = None) -> Package:
+    """The manifest at `path` and its documents (relative to it), parsed into a Package.
+
+    `layout` is the rubric bundle's; without one, the default layout of the checkout.
+    """
     dossier = read_manifest(path)
     return assemble(
-        dossier, [(name, _read_document(path.parent / name)) for name in dossier.documents]
+        dossier,
+        [(name, _read_document(path.parent / name)) for name in dossier.documents],
+        layout=layout,
     )
 
 
@@ -144,10 +150,16 @@ def _read_document(path: Path) -> bytes:
         ) from None
 
 
-def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Package:
+def assemble(
+    dossier: Dossier,
+    documents: list[tuple[str, bytes | str]],
+    *,
+    layout: TextLayout | None = None,
+) -> Package:
     """Parse each document and merge them into one package, in the manifest's order.
 
     A document is given as bytes (any supported type) or, for text documents, as str.
+    `layout` is the rubric bundle's (`Rubric.layout`).
     """
     from engine.importers.dispatch import import_document
 
@@ -155,7 +167,8 @@ def assemble(dossier: Dossier, documents: list[tuple[str, bytes | str]]) -> Pack
     projects = []
     warnings = []
     for name, data in documents:
-        imported = import_document(name, data.encode("utf-8") if isinstance(data, str) else data)
+        raw = data.encode("utf-8") if isinstance(data, str) else data
+        imported = import_document(name, raw, layout=layout)
         basic = basic or imported.basic_data
         department = department or imported.department_table
         report = report or imported.report

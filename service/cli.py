@@ -1,7 +1,9 @@
 """The `jixiao` command: `serve`, `keys`, `audit` here; everything else goes to `engine.cli`.
 
 The console script points here (not at engine.cli) because the engine must never import the
-web stack; this module adds the service's commands and hands the rest over unchanged.
+web stack; this module adds the service's commands and hands the rest over unchanged. The
+service's dependencies (the `service` extra) load only inside its own commands, so a base
+`pip install jixiao` runs `jixiao score` and `jixiao rubric …` (docs/decisions.md).
 """
 
 from __future__ import annotations
@@ -11,12 +13,12 @@ import os
 import secrets
 import sys
 from collections.abc import Sequence
-
-from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
+from typing import TYPE_CHECKING
 
 from engine.cli import main as engine_main
-from service.settings import Settings
+
+if TYPE_CHECKING:
+    from service.settings import Settings
 
 SERVICE_COMMANDS = ("serve", "keys", "audit")
 EXIT_INPUT = 2
@@ -113,6 +115,7 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _keys(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
 
     from service.auth import KeySpecError, create_key, now
     from service.store import ApiKey, Store
@@ -182,6 +185,7 @@ def _store_exists(url: str) -> bool | None:
 
     from sqlalchemy import create_engine, inspect
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import SQLAlchemyError
 
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -199,6 +203,7 @@ def _store_exists(url: str) -> bool | None:
 
 
 def _audit(args: argparse.Namespace) -> int:
+    from sqlalchemy.exc import SQLAlchemyError
 
     from service.audit import verify
     from service.store import Store
@@ -227,11 +232,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args and args[0] not in (*SERVICE_COMMANDS, "-h", "--help"):
         return engine_main(args)
     parsed = _parser().parse_args(args)
-    if parsed.command == "serve":
-        return _serve(parsed)
-    if parsed.command == "keys":
-        return _keys(parsed)
-    return _audit(parsed)
+    try:
+        if parsed.command == "serve":
+            return _serve(parsed)
+        if parsed.command == "keys":
+            return _keys(parsed)
+        return _audit(parsed)
+    except ModuleNotFoundError as exc:  # a base install: the service extra is not there
+        print(
+            f"jixiao {parsed.command}: needs the service extra ({exc.name} is missing): "
+            "pip install 'jixiao[service]'",
+            file=sys.stderr,
+        )
+        return EXIT_INPUT
 
 
 if __name__ == "__main__":

@@ -65,19 +65,20 @@ def invalid_package(exc: PackageError) -> ApiError:
 
 
 def unprocessable(exc: Exception, stage: str) -> ApiError:
-    """422 for a package the engine failed on: logged with its traceback, never a 5xx.
+    """500 for an engine failure while reading or scoring a package: logged with its traceback.
 
-    Whatever the engine raises while reading or scoring a package was triggered by that
-    package; the client gets a 422 and the request id, the log gets the traceback.
+    Bad input is refused as PackageError (422) before this; anything else the engine raises is
+    the engine's fault (or the bureau's files'), never the department's: the client gets a 500
+    and the request id, the log gets the traceback.
     """
     get_logger().error(
         "evaluation.engine_failed", stage=stage, error=type(exc).__name__, exc_info=exc
     )
     return ApiError(
-        422,
-        "unprocessable_package",
-        "引擎无法处理该材料（已记录，请凭 request_id 联系管理员）",
-        f"the engine could not {stage} this package (logged; quote the request_id)",
+        500,
+        "engine_failed",
+        "评分引擎内部错误，与所交材料无关（已记录，请凭 request_id 联系管理员）",
+        f"the engine failed to {stage} this package; not the package's fault (logged; quote the request_id)",
     )
 
 
@@ -194,7 +195,7 @@ class EvaluationService:
         except RubricError as exc:
             raise _rubric_error(exc) from None
         try:
-            package = submission.package(dossier)
+            package = submission.package(dossier, rubric.layout)
         except PackageError as exc:
             raise invalid_package(exc) from None
         except Exception as exc:
@@ -524,7 +525,7 @@ class EvaluationService:
             raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
         rubric = self._snapshot_rubric(Snapshot.from_body(snapshot_row.body))
         try:
-            package = Submission.from_json(package_json).package()
+            package = Submission.from_json(package_json).package(layout=rubric.layout)
         except PackageError as exc:
             raise invalid_package(exc) from None
         replayed = render_json(

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.diagnostics import RubricError
-from engine.rubric.lint import publish
+from engine.lifecycle.lint import publish
 from service import audit
 from service.auth import Principal, now
 from service.errors import ApiError, not_found

@@ -1,8 +1,9 @@
 """Rubric versions on disk, and the snapshots stored with each evaluation.
 
-A snapshot keeps the rubric's TOML and the TOML of every rule set it uses, with the names the
-report's `source` fields show. Replaying compiles the snapshot from a temporary folder; the
-sources are then renamed back, so the replayed report can equal the stored one byte for byte.
+A snapshot keeps every file of the rubric bundle: the rubric's TOML, every rule set and every
+data file (layout, vocabulary …), with the names the report's `source` fields show. Replaying
+compiles the snapshot in memory, reading nothing from disk, so the replayed report can equal
+the stored one byte for byte whatever happened to the files since.
 """
 
 from __future__ import annotations
@@ -10,16 +11,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from engine.diagnostics import Diagnostic, RubricError
-from engine.rubric.load import load_rubric
+from engine.diagnostics import Code, Diagnostic, RubricError
+from engine.rubric.datafiles import DATA_KINDS, RULES, kind_of
+from engine.rubric.load import (
+    LOCK_FILE,
+    RUBRICS,
+    content_sha256,
+    load_bundle,
+    load_rubric,
+    read_lock,
+    rubric_name,
+)
 from engine.rubric.model import Rubric
 from engine.rubric.registry import (
+    BUNDLED_RULES,
     RubricVersion,
     choose,
     default_among,
@@ -43,6 +53,15 @@ class RuleSetSource:
 
 
 @dataclass(frozen=True)
+class DataFileSource:
+    """One data file of the bundle (`rules/layout/2024.1.toml`): its content hash and TOML."""
+
+    name: str
+    sha256: str
+    source: str
+
+
+@dataclass(frozen=True)
 class Snapshot:
     """A rubric version exactly as an evaluation used it."""
 
@@ -53,6 +72,8 @@ class Snapshot:
     source_name: str
     source: str
     rule_sets: tuple[RuleSetSource, ...]
+    # Absent from snapshots stored before the bundle held its data files: those do not replay.
+    data_files: tuple[DataFileSource, ...] = ()
 
     def body(self) -> str:
         """Canonical JSON, as stored (its SHA-256 goes into the `created` event)."""
@@ -63,6 +84,7 @@ class Snapshot:
         """Read a stored snapshot."""
         data: dict[str, Any] = json.loads(body)
         data["rule_sets"] = tuple(RuleSetSource(**r) for r in data["rule_sets"])
+        data["data_files"] = tuple(DataFileSource(**d) for d in data.get("data_files", ()))
         return cls(**data)
 
 
@@ -77,23 +99,22 @@ def _source_names(rubric: Rubric) -> dict[str, str]:
 
 
 def snapshot_of(rubric: Rubric) -> Snapshot:
-    """The snapshot of a rubric compiled from disk."""
+    """The snapshot of a compiled rubric, from the bytes it was compiled from (no disk read)."""
     names = _source_names(rubric)
+    contents = dict(rubric.files)
     rule_sets = []
     for ref in rubric.rule_sets:
-        raw = Path(ref.path).read_bytes()
-        if hashlib.sha256(raw).hexdigest() != ref.sha256:
-            # The file changed since it was compiled; the cache recompiles on the next request.
-            raise ApiError(
-                409,
-                "rubric_changed",
-                f"规则集 {ref.id}@{ref.version} 正在被修改，请重试",
-                f"rule set {ref.id}@{ref.version} changed while in use; retry",
-            )
         key = f"{ref.id}@{ref.version}"
         rule_sets.append(
-            RuleSetSource(ref.id, ref.version, ref.sha256, names.get(key, ref.path), raw.decode())
+            RuleSetSource(
+                ref.id, ref.version, ref.sha256, names.get(key, ref.path), contents[ref.path].decode()
+            )
         )
+    data_files = tuple(
+        DataFileSource(name, hashlib.sha256(raw).hexdigest(), raw.decode())
+        for name, raw in rubric.files
+        if kind_of(name) is not None
+    )
     return Snapshot(
         rubric_id=rubric.spec.id,
         version=rubric.spec.version,
@@ -102,6 +123,7 @@ def snapshot_of(rubric: Rubric) -> Snapshot:
         source_name=names.get(_ME, str(rubric.path)),
         source=rubric.source,
         rule_sets=tuple(rule_sets),
+        data_files=data_files,
     )
 
 
@@ -110,18 +132,25 @@ class SnapshotMismatch(Exception):
 
 
 def compile_snapshot(snapshot: Snapshot) -> Rubric:
-    """Compile a stored snapshot, with its sources named as when it was first used."""
-    with tempfile.TemporaryDirectory(prefix="jixiao-snapshot-") as tmp:
-        base = Path(tmp)
-        rules_dir = base / "rules"
-        for rs in snapshot.rule_sets:
-            path = rules_dir / rs.id / f"{rs.version}.toml"
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(rs.source.encode("utf-8"))
-        rubric_path = base / "rubrics" / snapshot.rubric_id / f"{snapshot.version}.toml"
-        rubric_path.parent.mkdir(parents=True)
-        rubric_path.write_bytes(snapshot.source.encode("utf-8"))
-        rubric = load_rubric(rubric_path, [rules_dir], shown=snapshot.source_name)
+    """Compile a stored snapshot in memory, with its sources named as when it was first used."""
+    rubric_name = f"{RUBRICS}/{snapshot.rubric_id}/{snapshot.version}.toml"
+    files = {rubric_name: snapshot.source.encode("utf-8")}
+    for rs in snapshot.rule_sets:
+        files[f"{RULES}/{rs.id}/{rs.version}.toml"] = rs.source.encode("utf-8")
+    for data in snapshot.data_files:
+        files[data.name] = data.source.encode("utf-8")
+    legacy = not snapshot.data_files
+    if legacy:
+        files |= _published_data_files()
+    rubric = load_bundle(files, rubric_name)
+    if legacy:
+        # Stored before snapshots carried the data files: its sha256 covered the rubric and its
+        # rule sets only, and it was read and scored with the layout and vocabulary now
+        # published in the bundled lock. Checked the old way, it keeps its recorded sha256
+        # (its report and decision_id carry it).
+        own = [(name, raw) for name, raw in rubric.files if kind_of(name) is None]
+        if content_sha256(own) == snapshot.sha256:
+            rubric = dataclasses.replace(rubric, sha256=snapshot.sha256)
     if rubric.sha256 != snapshot.sha256:
         raise SnapshotMismatch(
             f"snapshot of {snapshot.rubric_id}@{snapshot.version} compiles to {rubric.sha256}, "
@@ -143,6 +172,19 @@ def compile_snapshot(snapshot: Snapshot) -> Rubric:
         ),
         bands=tuple(dataclasses.replace(b, source=renamed(b.source, _ME)) for b in rubric.bands),
     )
+
+
+def _published_data_files() -> dict[str, bytes]:
+    """Every data file of the bundled rules root that its lock publishes, by logical name."""
+    locked = read_lock(BUNDLED_RULES / LOCK_FILE)
+    out: dict[str, bytes] = {}
+    for (kind, version), sha in locked.items():
+        if kind not in DATA_KINDS:
+            continue
+        raw = (BUNDLED_RULES / kind / f"{version}.toml").read_bytes()
+        if hashlib.sha256(raw).hexdigest() == sha:  # the lock vouches for these bytes
+            out[f"{RULES}/{kind}/{version}.toml"] = raw
+    return out
 
 
 @dataclass(frozen=True)
@@ -229,8 +271,9 @@ class Rubrics:
         if live is not None:
             return live.rubric
         if refused:
-            raise RubricError([Diagnostic(str(path), 0, 0, "JX017", "; ".join(refused))])
-        raise RubricError([Diagnostic(str(path), 0, 0, "JX013", f"rubric {path} is not loaded")])
+            raise RubricError([Diagnostic(rubric_name(path), 0, 0, Code.JX017, "; ".join(refused))])
+        name = rubric_name(path)  # never the server's path: errors reach departments too
+        raise RubricError([Diagnostic(name, 0, 0, Code.JX013, f"rubric {name} is not loaded")])
 
     def find(self, ref: str | None, *, fiscal_year: int | None) -> Rubric:
         """`ID[@VERSION]`, or without one the single rubric covering `fiscal_year`."""
@@ -254,7 +297,7 @@ class Rubrics:
             if found.id == rubric_id and found.version == version:
                 return self.get(found.path)
         raise RubricError(
-            [Diagnostic("rubrics", 0, 0, "JX013", f"rubric '{rubric_id}@{version}' not found")]
+            [Diagnostic("rubrics", 0, 0, Code.JX013, f"rubric '{rubric_id}@{version}' not found")]
         )
 
     def reload(self) -> ReloadResult:
@@ -299,11 +342,11 @@ class Rubrics:
         except RubricError as exc:
             return [d.render() for d in exc.diagnostics]
         except OSError as exc:
-            return [f"{found.path}: {exc}"]
+            return [f"{rubric_name(found.path)}: {exc.strerror or type(exc).__name__}"]
         if not self.run_suites:
             return rubric
         from engine.backends import PythonBackend
-        from engine.casesuite import load_suite, run_case, suite_files
+        from engine.lifecycle.casesuite import load_suite, run_case, suite_files
 
         failures: list[str] = []
         backend = PythonBackend()  # the reference backend: suites check the rubric, not the engine
@@ -311,12 +354,17 @@ class Rubrics:
             try:
                 suite = load_suite(path)
             except Exception as exc:  # a broken suite refuses the version, whatever the error
-                failures.append(f"{path}: {type(exc).__name__}: {exc}")
+                shown = f"{rubric_name(found.path).rpartition('/')[0]}/tests/{path.name}"
+                failures.append(f"{shown}: {type(exc).__name__}: {exc}")
                 continue
             if suite.rubric != rubric.ref:
                 continue
             for case in suite.cases:
-                result = run_case(path, suite, case, rubric, backend)
+                try:
+                    result = run_case(path, suite, case, rubric, backend)
+                except Exception as exc:  # refuses this version only; never stops the service
+                    failures.append(f"{path.name}: {case.name}: {type(exc).__name__}: {exc}")
+                    continue
                 failures += [f"{path.name}: {case.name}: {p}" for p in result.problems]
         return failures or rubric
 

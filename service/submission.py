@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from engine.diagnostics import PackageError, PackageProblem
 from engine.dossier import assemble, parse_manifest, problems_from, toml_error_zh
+from engine.importers.text import TextLayout
 from engine.model import Dossier, Package
 from service.audit import canonical
 
@@ -115,8 +116,9 @@ class Submission:
                 raise PackageError("request", problems_from(exc)) from None
         return self.package().dossier
 
-    def package(self, dossier: Dossier | None = None) -> Package:
-        """The engine's Package: documents parsed by the engine's importers."""
+    def package(self, dossier: Dossier | None = None, layout: TextLayout | None = None) -> Package:
+        """The engine's Package: documents parsed by the engine's importers with `layout`
+        (the rubric bundle's)."""
         if self.form == "package":
             try:
                 return Package.model_validate_json(json.dumps(self.manifest))
@@ -125,7 +127,7 @@ class Submission:
                     "request", problems_from(exc, prefix="package", model=Package)
                 ) from None
         dossier = dossier or self.dossier()
-        return assemble(dossier, self._documents_for(dossier))
+        return assemble(dossier, self._documents_for(dossier), layout=layout)
 
     def _documents_for(self, dossier: Dossier) -> list[tuple[str, bytes | str]]:
         """The documents in the manifest's order; each listed one sent once, nothing extra."""

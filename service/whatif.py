@@ -1,6 +1,6 @@
 """What-if over HTTP: a rubric change's rule-level differences and its effect on stored packages.
 
-The same engine functions as `jixiao rubric diff` (engine.rubric.diff); the corpus is the
+The same engine functions as `jixiao rubric diff` (engine.lifecycle.diff); the corpus is the
 packages already in the store, as they were submitted.
 """
 
@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.diagnostics import PackageError, RubricError
+from engine.importers.text import TextLayout
+from engine.lifecycle.diff import diff_report, rescore
 from engine.model import Package
-from engine.rubric.diff import diff_report, rescore
 from service.errors import ApiError
 from service.evaluations import EvaluationService, _rubric_error
 from service.store import Evaluation
@@ -20,10 +21,14 @@ from service.submission import Submission
 
 
 def stored_packages(
-    service: EvaluationService, *, fiscal_year: int | None, limit: int
+    service: EvaluationService,
+    *,
+    fiscal_year: int | None,
+    limit: int,
+    layout: TextLayout | None = None,
 ) -> list[tuple[str, Package]]:
     """The newest `limit` stored packages (one per evaluation, none withdrawn), optionally of
-    one fiscal year."""
+    one fiscal year, read with `layout` (the baseline version's)."""
     query = (
         select(Evaluation.id, Evaluation.package)
         .where(Evaluation.withdrawn_at.is_(None))  # withdrawn packages are out of the season
@@ -37,7 +42,7 @@ def stored_packages(
     out = []
     for evaluation_id, package_json in rows:
         try:
-            out.append((evaluation_id, Submission.from_json(package_json).package()))
+            out.append((evaluation_id, Submission.from_json(package_json).package(layout=layout)))
         except PackageError:
             continue  # stored before an importer change and no longer readable: left out, not fatal
     return out
@@ -62,7 +67,7 @@ def whatif(
     deltas = rescore(
         old,
         new,
-        stored_packages(service, fiscal_year=fiscal_year, limit=limit),
+        stored_packages(service, fiscal_year=fiscal_year, limit=limit, layout=old.layout),
         service.evaluator.backend,
     )
     return diff_report(old, new, deltas, package_key="evaluation")

@@ -24,6 +24,7 @@ from engine.dossier import read_manifest
 from engine.importers.text import default_layout, import_text
 from engine.measures.base import REGISTRY, Fact, MeasureContext, Params, WorkCalendar
 from engine.model import Cell, Package, SelfEvalTable
+from engine.rubric.load import load_rubric
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "yueyang-kjj-2023"
@@ -31,7 +32,11 @@ TABLES = ROOT / "rules" / "indicator-tables" / "2024.1.toml"
 CAPS = ROOT / "rules" / "exec-rate-caps" / "2024.1.toml"
 TEXT = (EXAMPLE / "package.txt").read_text("utf-8")
 DOSSIER = read_manifest(EXAMPLE / "dossier.toml")
-CTX = MeasureContext(mode="bureau", as_of=dt.date(2024, 6, 28), calendar=WorkCalendar())
+# The data files (vocabulary) as the bundled rubric loads them: measures never read a path.
+DATA = load_rubric(ROOT / "rubrics" / "yueyang-fujian5" / "2024.1.toml", [ROOT / "rules"]).data
+CTX = MeasureContext(
+    mode="bureau", as_of=dt.date(2024, 6, 28), calendar=WorkCalendar(), data=DATA
+)
 D = Decimal
 
 

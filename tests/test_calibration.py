@@ -10,8 +10,8 @@ import pytest
 
 from engine.backends.durable_adapter import DurableBackend
 from engine.backends.plan import Backend
-from engine.calibrate import Calibration, calibrate, load_corpus
 from engine.cli import main
+from engine.lifecycle.calibrate import Calibration, calibrate, load_corpus
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES
 from tests.conftest import repo_path

@@ -11,7 +11,8 @@ from hypothesis import strategies as st
 
 from engine.backends import EngineFact, PlannedRule, PythonBackend, RulesetPlan
 from engine.backends.durable_adapter import DurableBackend
-from engine.conditions import ConditionError, parse_condition, to_durable, to_python
+from engine.backends.durable_dialect import to_durable
+from engine.conditions import ConditionError, parse_condition, to_python
 
 FIELDS: dict[str, Any] = {"missing": "number", "share": "number", "name": "string", "ok": "bool"}
 

@@ -13,19 +13,19 @@ from pathlib import Path
 import pytest
 
 from engine.backends import PythonBackend
-from engine.calibrate import Corpus, CorpusSection, corpus_package
 from engine.diagnostics import RubricError
 from engine.evaluate import Evaluator
 from engine.export._sheet import build_sheet
-from engine.rubric.lint import lint_file
+from engine.lifecycle.calibrate import Corpus, CorpusSection, corpus_package
+from engine.lifecycle.lint import lint_file
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES
-from engine.text import concepts_file, lexicon, load_concepts, read_points
+from engine.text import lexicon, load_concepts, read_points
 from engine.text.points import Line
 from tests.conftest import repo_path
 
 CONCEPTS = "rules/concepts/2024.1.toml"
-LEX = lexicon(concepts_file(CONCEPTS))
+LEX = lexicon(load_concepts(repo_path(*CONCEPTS.split("/")).read_text("utf-8"), CONCEPTS))
 
 
 def _points(*lines: str) -> list[str]:
@@ -91,10 +91,10 @@ def test_concepts_file_lints_clean() -> None:
 @pytest.mark.parametrize(
     ("edit", "code"),
     [
-        (('any = ["money", "support"]', 'any = ["money", "suport"]'), "JX018"),
-        (('words = ["支持", "补助", "扶持"]', "words = []"), "JX019"),
-        (('words = ["支持", "补助", "扶持"]', 'words = ["支持", "补 助"]'), "JX020"),
-        (('"政府采购" = "area_procurement"', '"政府采购" = "area_buying"'), "JX018"),
+        (('any = ["money", "support"]', 'any = ["money", "suport"]'), "JX019"),
+        (('words = ["支持", "补助", "扶持"]', "words = []"), "JX020"),
+        (('words = ["支持", "补助", "扶持"]', 'words = ["支持", "补 助"]'), "JX021"),
+        (('"政府采购" = "area_procurement"', '"政府采购" = "area_buying"'), "JX019"),
     ],
 )
 def test_concepts_diagnostics_have_positions(edit: tuple[str, str], code: str) -> None:
@@ -144,8 +144,9 @@ def test_the_segmenter_is_quiet_and_caches_only_in_the_temp_dir(tmp_path: Path) 
     work.mkdir()
     temp.mkdir()
     code = (
-        "from engine.text import concepts_file, lexicon;"
-        f"print(sorted(lexicon(concepts_file({CONCEPTS!r})).words('因人员变动频繁')))"
+        "import pathlib; from engine.text import lexicon, load_concepts;"
+        f"c = load_concepts(pathlib.Path({str(repo_path(*CONCEPTS.split('/')))!r}).read_text('utf-8'), {CONCEPTS!r});"
+        "print(sorted(lexicon(c).words('因人员变动频繁')))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
@@ -169,6 +170,6 @@ def test_rubric_lint_reports_a_broken_concepts_file(tmp_path: Path) -> None:
         text.replace('all = ["money", "shortfall"]', 'all = ["money", "shortfal"]'), "utf-8"
     )
     (diag,) = lint_file(broken, [BUNDLED_RULES])
-    assert diag.code == "JX018"
+    assert diag.code == "JX019"
     assert "shortfal" in diag.message
     assert 'all = ["money", "shortfal"]' in broken.read_text("utf-8").splitlines()[diag.line - 1]

@@ -16,8 +16,8 @@ from hypothesis import strategies as st
 from engine.backends import PythonBackend
 from engine.backends.durable_adapter import DurableBackend
 from engine.backends.plan import Backend
-from engine.calibrate import Corpus, CorpusSection, corpus_package
 from engine.evaluate import Evaluator
+from engine.lifecycle.calibrate import Corpus, CorpusSection, corpus_package
 from engine.rubric.load import load_rubric
 from engine.rubric.model import Rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES

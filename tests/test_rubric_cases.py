@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from engine.casesuite import load_suite, run_case, suite_files
+from engine.lifecycle.casesuite import load_suite, run_case, suite_files
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES, resolve
 from tests.conftest import _DURABLE

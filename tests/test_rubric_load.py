@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from engine.diagnostics import RubricError
+from engine.locate import Locator
 from engine.rubric.load import load_rubric
-from engine.rubric.locate import Locator
 from engine.rubric.registry import BUNDLED_RULES
 
 MINIMAL = """\

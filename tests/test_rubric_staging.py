@@ -9,7 +9,7 @@ import pytest
 
 from engine.cli import main as cli_main
 from engine.diagnostics import RubricError
-from engine.rubric.lint import publish
+from engine.lifecycle.lint import publish
 from engine.rubric.registry import default_for_year, discover, resolve
 
 REPO = Path(__file__).resolve().parents[1]

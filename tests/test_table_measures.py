@@ -36,7 +36,11 @@ NO_SATISFACTION = RULES / "indicator-tables" / "no-satisfaction-2024.1.toml"
 CAPS = RULES / "exec-rate-caps" / "2024.1.toml"
 TEXT = (EXAMPLE / "package.txt").read_text("utf-8")
 DOSSIER = read_manifest(EXAMPLE / "dossier.toml")
-CTX = MeasureContext(mode="bureau", as_of=dt.date(2024, 6, 28), calendar=WorkCalendar())
+# The data files (vocabulary) as the bundled rubric loads them: measures never read a path.
+DATA = load_rubric(ROOT / "rubrics" / "yueyang-fujian5" / "2024.1.toml", [RULES]).data
+CTX = MeasureContext(
+    mode="bureau", as_of=dt.date(2024, 6, 28), calendar=WorkCalendar(), data=DATA
+)
 DEPT = "2023年度部门整体支出绩效自评表"
 PROJ = "项目支出绩效自评表[业务工作经费]"
 D = Decimal

@@ -40,8 +40,8 @@ from durable.engine import (  # untyped; pyproject's mypy override ignores its m
     Host,
 )
 
+from engine.backends.durable_dialect import to_durable
 from engine.backends.plan import EngineFact, Match, RulesetPlan
-from engine.conditions import to_durable
 
 TAG = "_tag"
 SENTINEL = "$sentinel"

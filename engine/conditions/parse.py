@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Literal
 
-from engine.measures.base import FieldType
+from engine.diagnostics import Code
+from engine.model.facts import FieldType
 
 Op = Literal["==", "!=", "<", "<=", ">", ">="]
 Literal_ = Decimal | str | bool
@@ -34,7 +35,7 @@ _FLIP: dict[Op, Op] = {"==": "==", "!=": "!=", "<": ">", "<=": ">=", ">": "<", "
 class ConditionError(Exception):
     """A condition that does not parse or type-check. `code` is a diagnostics code."""
 
-    def __init__(self, code: str, message: str, col: int = 0, hint: str = "") -> None:
+    def __init__(self, code: Code, message: str, col: int = 0, hint: str = "") -> None:
         super().__init__(message)
         self.code = code
         self.message = message
@@ -76,7 +77,7 @@ def parse_condition(text: str, fields: Mapping[str, FieldType]) -> Cond:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
         raise ConditionError(
-            "JX007", f"condition does not parse: {exc.msg}", exc.offset or 0
+            Code.JX007, f"condition does not parse: {exc.msg}", exc.offset or 0
         ) from exc
     return simplify(_Parser(fields).convert(tree.body, negate=False))
 
@@ -117,13 +118,13 @@ class _Parser:
             self._field(node)
             if self.fields[node.id] != "bool":
                 raise ConditionError(
-                    "JX008", f"'{node.id}' is a {self.fields[node.id]}, not a bool", node.col_offset
+                    Code.JX008, f"'{node.id}' is a {self.fields[node.id]}, not a bool", node.col_offset
                 )
             return Compare(node.id, "==", not negate)
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):
             return Const(node.value != negate)
         raise ConditionError(
-            "JX007",
+            Code.JX007,
             f"unsupported expression: {ast.unparse(node)}",
             node.col_offset,
             "use comparisons joined by and / or / not",
@@ -135,7 +136,7 @@ class _Parser:
         for op_node, right in zip(node.ops, node.comparators, strict=True):
             op = _OPS.get(type(op_node))
             if op is None:
-                raise ConditionError("JX007", "unsupported comparison operator", node.col_offset)
+                raise ConditionError(Code.JX007, "unsupported comparison operator", node.col_offset)
             parts.append(self._one(left, op, right, node))
             left = right
         cond: Cond = parts[0] if len(parts) == 1 else BoolOp("and", tuple(parts))
@@ -146,14 +147,14 @@ class _Parser:
             if isinstance(right, ast.Name) and right.id not in ("true", "false"):
                 return self._one(right, _FLIP[op], left, node)
             raise ConditionError(
-                "JX007", "a comparison needs a field name on one side", node.col_offset
+                Code.JX007, "a comparison needs a field name on one side", node.col_offset
             )
         kind = self._field(left)
         if isinstance(right, ast.Name) and right.id not in ("true", "false"):
             other_kind = self._field(right)
             if other_kind != kind:
                 raise ConditionError(
-                    "JX008",
+                    Code.JX008,
                     f"'{left.id}' ({kind}) compared with '{right.id}' ({other_kind})",
                     node.col_offset,
                 )
@@ -164,14 +165,14 @@ class _Parser:
         )
         if value_kind != kind:
             raise ConditionError(
-                "JX008",
+                Code.JX008,
                 f"'{left.id}' is a {kind} but is compared with a {value_kind}",
                 node.col_offset,
                 "durable_rules would compare them as strings",
             )
         if kind != "number" and op not in ("==", "!="):
             raise ConditionError(
-                "JX008", f"'{left.id}' is a {kind}: only == and != apply", node.col_offset
+                Code.JX008, f"'{left.id}' is a {kind}: only == and != apply", node.col_offset
             )
         return Compare(left.id, op, value)
 
@@ -180,7 +181,7 @@ class _Parser:
             known = ", ".join(sorted(self.fields))
             hint = _did_you_mean(name.id, list(self.fields))
             raise ConditionError(
-                "JX005",
+                Code.JX005,
                 f"unknown field '{name.id}' (the measure yields: {known})",
                 name.col_offset,
                 hint,
@@ -201,7 +202,7 @@ def _literal(node: ast.expr) -> Literal_:
         inner = _literal(node.operand)
         if isinstance(inner, Decimal):
             return -inner
-    raise ConditionError("JX007", f"not a literal: {ast.unparse(node)}", node.col_offset)
+    raise ConditionError(Code.JX007, f"not a literal: {ast.unparse(node)}", node.col_offset)
 
 
 def _negate(cond: Cond) -> Cond:

@@ -25,6 +25,26 @@ from engine.backends.plan import Backend, EngineFact, Match
 from engine.calendar import RubricCalendar
 from engine.decimals import json_number, plain, q2
 from engine.diagnostics import PackageError, PackageProblem
+from engine.evaluate.report import (
+    Assessment,
+    BandAssessment,
+    Capped,
+    ClauseScore,
+    Deduction,
+    Finding,
+    ImportNote,
+    ItemReport,
+    NeedsInput,
+    PackageUsed,
+    Report,
+    RubricUsed,
+    RuleSetUsed,
+    SectionScore,
+    Total,
+    deduction,
+    evidence_entries,
+    score_report,
+)
 from engine.labels import FACTS, PACKAGE_ITEM, label
 from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
 from engine.model import Package
@@ -46,9 +66,9 @@ class _FactRecord:
 @dataclass
 class _ItemState:
     item: ItemSpec
-    deductions: list[dict[str, Any]] = field(default_factory=list)
+    deductions: list[Deduction] = field(default_factory=list)
     used: dict[str, Decimal] = field(default_factory=dict)  # per clause id
-    bands: list[dict[str, Any]] = field(default_factory=list)
+    bands: list[BandAssessment] = field(default_factory=list)
 
 
 FACT_LIMIT = Decimal("1e15")  # durable_rules prints larger floats with an exponent and rejects them
@@ -210,6 +230,7 @@ class Evaluator:
             as_of=as_of,
             calendar=RubricCalendar(rubric.spec.calendar),
             deadline=rubric.spec.calendar.deadline,
+            data=rubric.data,
         )
         records: list[_FactRecord] = []
         withheld: list[tuple[str, Fact]] = []
@@ -273,7 +294,7 @@ class _Assembler:
         for rule_id, index in sorted(matches, key=lambda m: m[1]):
             self.matched.setdefault(rule_id, []).append(records[index])
         self.items = {item.id: _ItemState(item) for item in rubric.spec.items}
-        self.findings: list[dict[str, Any]] = []
+        self.findings: list[Finding] = []
         self.finding_ids: dict[int, list[str]] = {}  # fact index -> ids of its findings
 
     def report(self) -> dict[str, Any]:
@@ -312,20 +333,20 @@ class _Assembler:
         reason = _fill(rule.spec.reason, record)
         if self.mode == "bureau" and record.fact.needs_input:
             reason += "（未提供佐证：" + "；".join(record.fact.needs_input) + "）"
-        entry: dict[str, Any] = {
-            "rule": rule.spec.id,
-            "points": points,
-            "reason": reason,
-            "clause": clause.id,
-            "clause_text": clause.text,
-            "subject": record.fact.subject,
-            "evidence": [{"location": e.location, "value": e.value} for e in record.fact.evidence],
-            "source": rule.source,
-            "findings": self.finding_ids.get(record.index, []),
-        }
-        if points < q2(raw):
-            entry["capped"] = {"computed": q2(raw), "clause_cap": cap}
-        state.deductions.append(entry)
+        state.deductions.append(
+            deduction(
+                rule=rule.spec.id,
+                points=points,
+                reason=reason,
+                clause=clause.id,
+                clause_text=clause.text,
+                subject=record.fact.subject,
+                evidence=evidence_entries(record.fact.evidence),
+                source=rule.source,
+                findings=self.finding_ids.get(record.index, []),
+                capped=Capped(computed=q2(raw), clause_cap=cap) if points < q2(raw) else None,
+            )
+        )
 
     def _finding(self, rule: CompiledRule, record: _FactRecord) -> None:
         assert rule.spec.finding is not None
@@ -334,21 +355,21 @@ class _Assembler:
         finding_id = f"F{len(self.findings) + 1}"
         self.finding_ids.setdefault(record.index, []).append(finding_id)
         self.findings.append(
-            {
-                "id": finding_id,
-                "rule": rule.spec.id,
-                "severity": rule.spec.finding.severity,
-                "message": _fill(rule.spec.finding.message, record),
-                "location": evidence[0].location if evidence else "",
-                "table": detail.get("table", ""),
-                "row": detail.get("row", ""),
-                "column": detail.get("column", ""),
-                "expected": detail.get("expected", ""),
-                "found": detail.get("found", ""),
-                "expression": detail.get("expression", ""),
-                "evidence": [{"location": e.location, "value": e.value} for e in evidence],
-                "source": rule.source,
-            }
+            Finding(
+                id=finding_id,
+                rule=rule.spec.id,
+                severity=rule.spec.finding.severity,
+                message=_fill(rule.spec.finding.message, record),
+                location=evidence[0].location if evidence else "",
+                table=detail.get("table", ""),
+                row=detail.get("row", ""),
+                column=detail.get("column", ""),
+                expected=detail.get("expected", ""),
+                found=detail.get("found", ""),
+                expression=detail.get("expression", ""),
+                evidence=evidence_entries(evidence),
+                source=rule.source,
+            )
         )
 
     # -- discretionary clauses -------------------------------------------------------------
@@ -366,14 +387,9 @@ class _Assembler:
         facts = [r for r in self.records if r.tag == first.tag]
         if not facts:
             state.bands.append(
-                {
-                    "clause": clause.id,
-                    "band": None,
-                    "label": "待补充材料",
-                    "range": None,
-                    "score": None,
-                    "signals": {},
-                }
+                BandAssessment(
+                    clause=clause.id, band=None, label="待补充材料", range=None, score=None, signals={}
+                )
             )
             return
         record = facts[0]
@@ -381,27 +397,27 @@ class _Assembler:
         signals = dict(record.fields)
         if chosen is None:
             state.bands.append(
-                {
-                    "clause": clause.id,
-                    "band": None,
-                    "label": "无匹配档次",
-                    "range": None,
-                    "score": clause.points,
-                    "signals": signals,
-                }
+                BandAssessment(
+                    clause=clause.id,
+                    band=None,
+                    label="无匹配档次",
+                    range=None,
+                    score=clause.points,
+                    signals=signals,
+                )
             )
             return
         low, high = chosen.spec.range
         score = self._auto_score(chosen, clause, record)
         state.bands.append(
-            {
-                "clause": clause.id,
-                "band": chosen.spec.id,
-                "label": chosen.spec.label,
-                "range": [low, high],
-                "score": score,
-                "signals": signals,
-            }
+            BandAssessment(
+                clause=clause.id,
+                band=chosen.spec.id,
+                label=chosen.spec.label,
+                range=[low, high],
+                score=score,
+                signals=signals,
+            )
         )
         points = q2(clause.points - score)
         if points > 0:
@@ -418,19 +434,17 @@ class _Assembler:
                 else "；".join(f"{label(FACTS, k)} {_show(v)}" for k, v in signals.items())
             )
             state.deductions.append(
-                {
-                    "rule": chosen.spec.id,
-                    "points": taken,
-                    "reason": f"{chosen.spec.label}：自动评估 {plain(score)} 分（本档 {plain(low)}–{plain(high)} 分，酌情）；依据：{shown}",
-                    "clause": clause.id,
-                    "clause_text": clause.text,
-                    "subject": record.fact.subject,
-                    "evidence": [
-                        {"location": e.location, "value": e.value} for e in record.fact.evidence
-                    ],
-                    "source": chosen.source,
-                    "findings": self.finding_ids.get(record.index, []),
-                }
+                deduction(
+                    rule=chosen.spec.id,
+                    points=taken,
+                    reason=f"{chosen.spec.label}：自动评估 {plain(score)} 分（本档 {plain(low)}–{plain(high)} 分，酌情）；依据：{shown}",
+                    clause=clause.id,
+                    clause_text=clause.text,
+                    subject=record.fact.subject,
+                    evidence=evidence_entries(record.fact.evidence),
+                    source=chosen.source,
+                    findings=self.finding_ids.get(record.index, []),
+                )
             )
 
     def _auto_score(self, band: CompiledBand, clause: ClauseSpec, record: _FactRecord) -> Decimal:
@@ -452,108 +466,89 @@ class _Assembler:
 
     def _render(self) -> dict[str, Any]:
         spec = self.rubric.spec
-        items_out: list[dict[str, Any]] = []
+        items_out: list[ItemReport] = []
         for item in spec.items:
             state = self.items[item.id]
-            lost = sum((d["points"] for d in state.deductions), Decimal(0))
-            score = q2(item.points - lost)
             discretionary = any(c.discretionary for c in item.clauses)
-            assessment: dict[str, Any] = {"mode": "auto" if discretionary else "rule"}
             if discretionary:
-                labels = [b["label"] for b in state.bands]
-                assessment["band"] = "；".join(labels)
-                assessment["signals"] = {k: v for b in state.bands for k, v in b["signals"].items()}
-                assessment["bands"] = state.bands
+                assessment = Assessment(
+                    mode="auto",
+                    band="；".join(b.label for b in state.bands),
+                    signals={k: v for b in state.bands for k, v in b.signals.items()},
+                    bands=state.bands,
+                )
             else:
-                assessment["band"] = None
-                assessment["signals"] = {}
-            clauses = []
-            for clause in item.clauses:
-                used = sum(
-                    (d["points"] for d in state.deductions if d["clause"] == clause.id), Decimal(0)
-                )
-                clauses.append(
-                    {
-                        "id": clause.id,
-                        "text": clause.text,
-                        "max": clause.points,
-                        "score": q2(clause.points - used),
-                        "discretionary": clause.discretionary,
-                    }
-                )
+                assessment = Assessment(mode="rule", band=None, signals={})
             items_out.append(
-                {
-                    "id": item.id,
-                    "name": item.name,
-                    "section": item.section,
-                    "max": item.points,
-                    "score": score,
-                    "evidence_required": item.evidence,
-                    "clauses": clauses,
-                    "assessment": assessment,
-                    "deductions": state.deductions,
-                }
+                ItemReport(
+                    id=item.id,
+                    name=item.name,
+                    section=item.section,
+                    max=item.points,
+                    score=item.points,  # scored below, with everything else, by score_report
+                    evidence_required=item.evidence,
+                    clauses=[
+                        ClauseScore(
+                            id=clause.id,
+                            text=clause.text,
+                            max=clause.points,
+                            score=clause.points,
+                            discretionary=clause.discretionary,
+                        )
+                        for clause in item.clauses
+                    ],
+                    assessment=assessment,
+                    deductions=state.deductions,
+                )
             )
-        sections = [
-            {
-                "name": s.name,
-                "max": s.points,
-                "score": q2(
-                    sum((i["score"] for i in items_out if i["section"] == s.name), Decimal(0))
-                ),
-            }
-            for s in spec.sections
-        ]
-        total = q2(sum((i["score"] for i in items_out), Decimal(0)))
-        needs: list[dict[str, str]] = []
+        needs: list[NeedsInput] = []
         for tag, fact in self.withheld:
             for item_name in self._items_using(tag):
                 for what in fact.needs_input:
-                    entry = {"item": item_name, "what": what}
+                    entry = NeedsInput(item=item_name, what=what)
                     if entry not in needs:
                         needs.append(entry)
         if self.mode == "precheck":
             for w in self.package.warnings:
-                entry = {"item": PACKAGE_ITEM, "what": f"缺少{w.text}"}
+                entry = NeedsInput(item=PACKAGE_ITEM, what=f"缺少{w.text}")
                 if w.code == MISSING_PART and entry not in needs:
                     needs.append(entry)
         dossier = self.package.dossier
         deadline = dossier.deadline or spec.calendar.deadline
-        return {
-            "decision_id": decision_id(self.package, self.rubric, self.mode, self.as_of),
-            "rubric": {
-                "id": spec.id,
-                "version": spec.version,
-                "sha256": self.rubric.sha256,
-                "title": spec.title,
-                "rule_sets": [
-                    {"id": r.id, "version": r.version, "sha256": r.sha256}
+        report = Report(
+            decision_id=decision_id(self.package, self.rubric, self.mode, self.as_of),
+            rubric=RubricUsed(
+                id=spec.id,
+                version=spec.version,
+                sha256=self.rubric.sha256,
+                title=spec.title,
+                rule_sets=[
+                    RuleSetUsed(id=r.id, version=r.version, sha256=r.sha256)
                     for r in self.rubric.rule_sets
                 ],
-            },
-            "package": {
-                "department": dossier.department,
-                "fiscal_year": dossier.fiscal_year,
-                "received_on": dossier.received_on.isoformat() if dossier.received_on else None,
-                "deadline": deadline.isoformat() if deadline else None,
-            },
-            "mode": self.mode,
-            "as_of": self.as_of.isoformat(),
-            "total": {"max": spec.total, "score": total},
-            "sections": sections,
-            "items": items_out,
-            "findings": self.findings,
-            "needs_input": needs,
-            "warnings": [
-                {
-                    "code": w.code,
-                    "message": w.message,
-                    "location": w.location.render(),
-                    "text": w.text,
-                }
+            ),
+            package=PackageUsed(
+                department=dossier.department,
+                fiscal_year=dossier.fiscal_year,
+                received_on=dossier.received_on.isoformat() if dossier.received_on else None,
+                deadline=deadline.isoformat() if deadline else None,
+            ),
+            mode=self.mode,
+            as_of=self.as_of.isoformat(),
+            total=Total(max=spec.total, score=spec.total),
+            sections=[SectionScore(name=s.name, max=s.points, score=s.points) for s in spec.sections],
+            items=items_out,
+            findings=self.findings,
+            needs_input=needs,
+            warnings=[
+                ImportNote(
+                    code=w.code, message=w.message, location=w.location.render(), text=w.text
+                )
                 for w in self.package.warnings
             ],
-        }
+        )
+        score_report(report)
+        return report.to_json()
 
     def _items_using(self, tag: str) -> list[str]:
         names: list[str] = []

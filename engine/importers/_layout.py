@@ -9,7 +9,11 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-_DEFAULT_LAYOUT = Path(__file__).resolve().parents[2] / "rules" / "layout" / "2024.1.toml"
+from engine.bundled import bundled
+
+# The layout of a rubric that names none: every version written before the rubric's `layout`
+# key existed was scored with it (docs/decisions.md, "Sealed rubric bundle").
+DEFAULT_LAYOUT = "2024.1"
 
 
 class _Layout(BaseModel):
@@ -195,5 +199,6 @@ def load_layout(path: Path) -> TextLayout:
 
 @lru_cache(maxsize=1)
 def default_layout() -> TextLayout:
-    """The repository's rules/layout/2024.1.toml."""
-    return load_layout(_DEFAULT_LAYOUT)
+    """The bundled rules/layout/<DEFAULT_LAYOUT>.toml, for reading a document without a rubric
+    (tests, the evidence viewer); scoring reads with the rubric bundle's own layout."""
+    return load_layout(bundled("rules") / "layout" / f"{DEFAULT_LAYOUT}.toml")

@@ -7,18 +7,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from functools import lru_cache
-from pathlib import Path
+from typing import Any
 
 from engine.decimals import plain, q2
-from engine.measures.base import Evidence
-from engine.measures.quantity import QuantityVocabulary, load_vocabulary
+from engine.measures.base import Evidence, MeasureContext, data_file_param
+from engine.measures.quantity import QuantityVocabulary
 from engine.measures.text import norm
 from engine.model import Cell, DataRow, IndicatorRow, Package, SelfEvalTable
 
 ZERO = Decimal(0)
 BLANK = "（空）"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 SHARE_STEP = Decimal("0.0001")
 
 
@@ -150,8 +148,13 @@ def funding_total_row(table: SelfEvalTable, label: str) -> int | None:
     return next((i for i, r in enumerate(table.funding) if name_matches(r.label, label)), None)
 
 
-@lru_cache(maxsize=8)
-def vocabulary(path: str) -> QuantityVocabulary:
-    """The parsing vocabulary; a relative path is taken from the repository root."""
-    p = Path(path)
-    return load_vocabulary(p if p.is_absolute() else REPO_ROOT / p)
+# The parameter naming the parsing vocabulary (rules/vocabulary/<version>.toml).
+DATA_FILE_VOCABULARY: Any = data_file_param("vocabulary")
+
+
+def vocabulary(ctx: MeasureContext, ref: str) -> QuantityVocabulary:
+    """The parsing vocabulary `ref` names, as loaded with the rubric (never read from a path)."""
+    found = ctx.data.get(ref)
+    if not isinstance(found, QuantityVocabulary):
+        raise LookupError(f"vocabulary {ref!r} was not loaded with the rubric")
+    return found

@@ -18,6 +18,7 @@ from pydantic import Field
 from engine.decimals import plain, q2
 from engine.measures._arith import (
     BLANK,
+    DATA_FILE_VOCABULARY,
     ZERO,
     amount,
     cell_evidence,
@@ -625,7 +626,7 @@ class CrossParams(Params):
     )  # basic data column of the year's 决算, "{fy}年决算数"
     min_match_chars: int = Field(ge=1)
     window: int = Field(ge=1)  # characters after the indicator's name searched for its figure
-    vocabulary: str = Field(min_length=1)
+    vocabulary: str = DATA_FILE_VOCABULARY
     na_markers: list[str]
     tolerance: Decimal = Field(ge=0)
 
@@ -655,7 +656,7 @@ def cross_document(package: Package, params: CrossParams, ctx: MeasureContext) -
             facts.extend(_project_amounts(package, package.basic_data, table, params))
         if package.department_table is not None:
             facts.extend(_spending(package, package.basic_data, package.department_table, params))
-    facts.extend(_report_figures(package, params))
+    facts.extend(_report_figures(package, params, ctx))
     return facts
 
 
@@ -790,11 +791,11 @@ def _in_base(value: Decimal, unit: str, vocab: QuantityVocabulary) -> tuple[str,
     return base, value * factor
 
 
-def _report_figures(package: Package, params: CrossParams) -> list[Fact]:
+def _report_figures(package: Package, params: CrossParams, ctx: MeasureContext) -> list[Fact]:
     report = package.report
     if report is None:
         return []
-    vocab = vocabulary(params.vocabulary)
+    vocab = vocabulary(ctx, params.vocabulary)
     sections = [(s, _normalized(s.text)) for s in report.sections]
     texts = [t for _, t in sections]
     facts: list[Fact] = []

@@ -10,15 +10,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from engine.model import Location, Package
 
-FieldType = Literal["number", "string", "bool"]
-FieldValue = Decimal | str | bool
+# Re-exported (the `as` form is mypy --strict's explicit re-export): measures name them here.
+from engine.model.facts import FieldType as FieldType  # noqa: PLC0414
+from engine.model.facts import FieldValue as FieldValue  # noqa: PLC0414
+
 Mode = Literal["bureau", "precheck"]
 
 
@@ -79,12 +80,25 @@ class MeasureContext:
     as_of: dt.date
     calendar: WorkCalendar
     deadline: dt.date | None = None  # the rubric version's deadline; the manifest may override it
+    # Data files loaded with the rubric, by the reference a parameter gives
+    # (`rules/vocabulary/2024.1.toml`): the loader resolves and loads them, measures never read.
+    data: Mapping[str, object] = field(default_factory=dict)
 
 
 class Params(BaseModel):
     """Base of every measure's parameter model: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def data_file_param(kind: str) -> Any:
+    """A measure parameter naming a data file of `kind` (`rules/<kind>/<version>.toml`).
+
+    The rubric loader resolves it inside the rules root, loads it with the kind's model
+    (engine.rubric.datafiles), hashes it into the bundle, and the measure reads the loaded
+    object as `ctx.data[params.<name>]`: a measure never opens a file.
+    """
+    return Field(min_length=1, json_schema_extra={"data_file": kind})
 
 
 MeasureFn = Callable[[Package, Any, MeasureContext], list[Fact]]

@@ -8,34 +8,51 @@ concepts of the rubric's concepts file: areas, causes, funding, concreteness. Th
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from pydantic import Field, model_validator
+from pydantic import Field
 
-from engine.measures.base import Evidence, Fact, FieldValue, MeasureContext, Params, measure
+from engine.measures.base import (
+    Evidence,
+    Fact,
+    FieldValue,
+    MeasureContext,
+    Params,
+    data_file_param,
+    measure,
+)
 from engine.measures.report import _share
 from engine.measures.text import contains_any
 from engine.model import Package, ReportSection
-from engine.text import Concepts, Lexicon, Point, concepts_file, lexicon, read_points
+from engine.text import Concepts, Lexicon, Point, lexicon, read_points
 from engine.text.points import Line, is_lead_in
 
 
 class _ConceptParams(Params):
     """A concepts file and the concept names a measure reads from it."""
 
-    concepts: str = Field(min_length=1)  # path of the concepts file, relative to the repository
+    concepts: str = data_file_param("concepts")  # rules/concepts/<version>.toml
 
     def _names(self) -> list[str]:
         return []
 
-    @model_validator(mode="after")
-    def _known(self) -> _ConceptParams:
-        file = concepts_file(self.concepts)
+    def check_data(self, data: Mapping[str, object]) -> list[str]:
+        """The concept names this measure reads that its concepts file does not define."""
+        file = data.get(self.concepts)
+        if not isinstance(file, Concepts):
+            return []  # the loader has already reported the file itself
         unknown = [n for n in self._names() if n not in file.spec.concepts]
-        if unknown:
-            raise ValueError(f"unknown concept(s) in {self.concepts}: {', '.join(unknown)}")
-        return self
+        return [f"unknown concept(s) in {self.concepts}: {', '.join(unknown)}"] if unknown else []
+
+
+def _concepts(ctx: MeasureContext, ref: str) -> Concepts:
+    """The concepts file `ref` names, as loaded with the rubric (never read from a path)."""
+    found = ctx.data.get(ref)
+    if not isinstance(found, Concepts):
+        raise LookupError(f"concepts {ref!r} were not loaded with the rubric")
+    return found
 
 
 class ProblemPointsParams(_ConceptParams):
@@ -191,7 +208,7 @@ def report_problem_points(
     package: Package, params: ProblemPointsParams, ctx: MeasureContext
 ) -> list[Fact]:
     """Signals for 反映问题情况 from the problems section's points."""
-    concepts = concepts_file(params.concepts)
+    concepts = _concepts(ctx, params.concepts)
     lex = lexicon(concepts)
     section, lines = _section(package, lex, params.section)
     reads = _read(read_points(lines, lex), lex)
@@ -264,7 +281,7 @@ def report_suggestion_points(
     package: Package, params: SuggestionPointsParams, ctx: MeasureContext
 ) -> list[Fact]:
     """Signals for 建议情况: do the suggestions answer the problems, are they concrete."""
-    concepts = concepts_file(params.concepts)
+    concepts = _concepts(ctx, params.concepts)
     lex = lexicon(concepts)
     section, lines = _section(package, lex, params.section)
     _, problem_lines = _section(package, lex, params.problems_section)
@@ -359,7 +376,7 @@ class PartsParams(_ConceptParams):
 )
 def report_parts(package: Package, params: PartsParams, ctx: MeasureContext) -> list[Fact]:
     """One fact per required part; a part found by its heading concept names the heading taken."""
-    lex = lexicon(concepts_file(params.concepts))
+    lex = lexicon(_concepts(ctx, params.concepts))
     headings = package.report.sections if package.report else []
     facts = []
     for part in params.sections:

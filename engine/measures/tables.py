@@ -17,6 +17,7 @@ from pydantic import Field
 from engine.decimals import plain
 from engine.measures._arith import (
     BLANK,
+    DATA_FILE_VOCABULARY,
     ZERO,
     amount,
     cell_evidence,
@@ -32,7 +33,12 @@ from engine.measures._arith import (
     vocabulary,
 )
 from engine.measures.base import Evidence, Fact, MeasureContext, Params, measure
-from engine.measures.quantity import ParsedValue, expected_score, parse_value
+from engine.measures.quantity import (
+    ParsedValue,
+    QuantityVocabulary,
+    expected_score,
+    parse_value,
+)
 from engine.measures.text import norm, same_name
 from engine.model import IndicatorRow, Package, SelfEvalTable
 
@@ -253,7 +259,7 @@ class QualityParams(Params):
     """Signals for the discretionary clause on 三级 indicators (measurable, core, relevant)."""
 
     tables: TableChoice = "all"
-    vocabulary: str  # path of the parsing vocabulary, relative to the repository
+    vocabulary: str = DATA_FILE_VOCABULARY  # the parsing vocabulary (rules/vocabulary/…)
     na_markers: list[str]
     # A table with fewer or more live indicator rows is "not 精简实用" (unverified range).
     min_indicators: int = Field(ge=0)
@@ -268,8 +274,8 @@ class QualityParams(Params):
     categories: list[str]
 
 
-def _target(row: IndicatorRow, params: QualityParams | ScoringParams) -> ParsedValue:
-    return parse_value(row.target.text, vocabulary(params.vocabulary), indicator_name=row.level3)
+def _target(row: IndicatorRow, vocab: QuantityVocabulary) -> ParsedValue:
+    return parse_value(row.target.text, vocab, indicator_name=row.level3)
 
 
 def _quantities(parsed: ParsedValue) -> frozenset[tuple[str, Decimal, str, Decimal | None]]:
@@ -307,9 +313,10 @@ def indicator_quality(package: Package, params: QualityParams, ctx: MeasureConte
     live_total = measurable = duplicates = out_of_range = 0
     covered = expected_categories = 0
     parsed: dict[int, list[tuple[IndicatorRow, ParsedValue]]] = {}
+    vocab = vocabulary(ctx, params.vocabulary)
     for t, table in enumerate(tables):
         live = [r for r in table.indicators if not is_na_row(r, params.na_markers)]
-        rows = [(r, _target(r, params)) for r in live]
+        rows = [(r, _target(r, vocab)) for r in live]
         parsed[t] = rows
         live_total += len(rows)
         for row, value in rows:
@@ -338,7 +345,7 @@ def indicator_quality(package: Package, params: QualityParams, ctx: MeasureConte
         got, want = _categories(table, rows, params)
         covered += got
         expected_categories += want
-    copied = _copied(package, tables, parsed, params, evidence)
+    copied = _copied(package, tables, parsed, params, vocab, evidence)
     return [
         Fact(
             key="package",
@@ -380,6 +387,7 @@ def _copied(
     tables: list[SelfEvalTable],
     parsed: dict[int, list[tuple[IndicatorRow, ParsedValue]]],
     params: QualityParams,
+    vocab: QuantityVocabulary,
     evidence: list[Evidence],
 ) -> int:
     """Indicators of small projects that repeat a department indicator (same name and target)."""
@@ -389,7 +397,7 @@ def _copied(
     dept_rows = next(
         (parsed[t] for t, table in enumerate(tables) if table is department),
         [
-            (r, _target(r, params))
+            (r, _target(r, vocab))
             for r in department.indicators
             if not is_na_row(r, params.na_markers)
         ],
@@ -437,7 +445,7 @@ class ScoringParams(Params):
     """Expected scores of quantitative indicators and the over-achievement threshold."""
 
     tables: TableChoice = "all"
-    vocabulary: str
+    vocabulary: str = DATA_FILE_VOCABULARY
     na_markers: list[str]
     # 偏差原因 cells holding only one of these count as empty.
     empty_markers: list[str]
@@ -469,7 +477,7 @@ def _filled(text: str, markers: Sequence[str]) -> bool:
 )
 def indicator_scoring(package: Package, params: ScoringParams, ctx: MeasureContext) -> list[Fact]:
     """One fact per indicator row (不适用 rows skipped): self-score against the expected score."""
-    vocab = vocabulary(params.vocabulary)
+    vocab = vocabulary(ctx, params.vocabulary)
     facts: list[Fact] = []
     for table in select_tables(package, params.tables):
         label = table_label(table)

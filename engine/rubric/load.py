@@ -5,12 +5,14 @@ Every problem is collected, not just the first, and reported as `file:line:col: 
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import json
 import re
 import tomllib
+from collections.abc import Mapping
 from decimal import Decimal
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,9 +20,18 @@ from pydantic import ValidationError
 import engine.measures  # noqa: F401  # registers every measure kind
 from engine.backends.plan import PlannedRule, RulesetPlan
 from engine.conditions import ConditionError, parse_condition
-from engine.diagnostics import Diagnostic, RubricError
-from engine.measures.base import REGISTRY, FieldType
-from engine.rubric.locate import KeyPath, Locator
+from engine.diagnostics import Code, Diagnostic, RubricError
+from engine.importers._layout import DEFAULT_LAYOUT, TextLayout
+from engine.locate import KeyPath, Locator, toml_position
+from engine.measures.base import REGISTRY
+from engine.model.facts import FieldType
+from engine.rubric.datafiles import (
+    DATA_KINDS,
+    RULES,
+    DataKind,
+    data_name,
+    load_data,
+)
 from engine.rubric.model import (
     CompiledBand,
     CompiledRule,
@@ -30,40 +41,100 @@ from engine.rubric.model import (
 )
 from engine.rubric.schema import RubricSpec, RuleSetSpec, RuleSpec
 
+RUBRICS = "rubrics"  # the logical name of a rubrics root
 _FORMAT_FIELD = re.compile(r"\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class _Source:
-    """One TOML file: its path as shown, text, locator and parsed data."""
+    """One TOML file: its name as shown, text, locator and parsed data."""
 
-    def __init__(self, path: Path, shown: str, diags: list[Diagnostic]) -> None:
-        self.path = path
+    def __init__(
+        self, raw: bytes | None, shown: str, diags: list[Diagnostic], error: str = ""
+    ) -> None:
         self.shown = shown
         self.data: dict[str, Any] | None = None
         self.text = ""
         self.raw = b""
         try:
-            self.raw = path.read_bytes()
-            self.text = self.raw.decode("utf-8")
+            if raw is None:
+                raise OSError(error or "no such file")
+            self.raw = raw
+            self.text = raw.decode("utf-8")
         except (OSError, UnicodeDecodeError) as exc:
-            diags.append(Diagnostic(shown, 1, 1, "JX015", f"cannot read file: {exc}"))
+            diags.append(Diagnostic(shown, 1, 1, Code.JX015, f"cannot read file: {exc}"))
             self.locator = Locator("")
             return
         self.locator = Locator(self.text)
         try:
             self.data = tomllib.loads(self.text, parse_float=Decimal)
         except tomllib.TOMLDecodeError as exc:
-            line, col = _toml_position(str(exc))
-            diags.append(Diagnostic(shown, line, col, "JX001", str(exc).split(" (at ")[0]))
+            line, col = toml_position(str(exc))
+            diags.append(Diagnostic(shown, line, col, Code.JX001, str(exc).split(" (at ")[0]))
 
-    def diag(self, path: KeyPath, code: str, message: str, hint: str = "") -> Diagnostic:
+    @classmethod
+    def read(cls, path: Path, shown: str, diags: list[Diagnostic]) -> _Source:
+        """The file at `path` (an unreadable file is a JX015 diagnostic)."""
+        try:
+            return cls(path.read_bytes(), shown, diags)
+        except OSError as exc:
+            return cls(None, shown, diags, str(exc))
+
+    def diag(self, path: KeyPath, code: Code, message: str, hint: str = "") -> Diagnostic:
         line, col = self.locator.find(path)
         return Diagnostic(self.shown, line, col, code, message, hint)
 
 
-def _toml_position(message: str) -> tuple[int, int]:
-    found = re.search(r"line (\d+), column (\d+)", message)
-    return (int(found.group(1)), int(found.group(2))) if found else (1, 1)
+class BundleFiles:
+    """The files a bundle may read, by logical name (`rules/<id>/<version>.toml`).
+
+    From folders (the first rules root holding a name wins) or from memory (a snapshot).
+    A folder's lock file protects its published versions; memory has no lock: a snapshot is
+    checked against its recorded sha256 instead.
+    """
+
+    def __init__(
+        self, rules_dirs: list[Path] | None = None, memory: Mapping[str, bytes] | None = None
+    ) -> None:
+        self.rules_dirs = rules_dirs or []
+        self.memory = memory
+
+    def _path(self, name: str) -> Path | None:
+        parts = PurePosixPath(name).parts
+        # `rules/<folder>/<file>` and nothing else: a name never reaches outside its root.
+        if len(parts) != 3 or parts[0] != RULES or any(p in ("..", ".") for p in parts):
+            return None
+        rest = Path(parts[1], parts[2])
+        return next((d / rest for d in self.rules_dirs if (d / rest).is_file()), None)
+
+    def read(self, name: str) -> bytes | None:
+        """The file's bytes, or None when there is none (or it cannot be read)."""
+        if self.memory is not None:
+            return self.memory.get(name)
+        path = self._path(name)
+        try:
+            return None if path is None else path.read_bytes()
+        except OSError:
+            return None
+
+    def names(self, folder: str) -> list[str]:
+        """The logical names of the files under `rules/<folder>/` (a glob; for hints)."""
+        if self.memory is not None:
+            found = [n for n in self.memory if fnmatch.fnmatch(n, f"{RULES}/{folder}/*.toml")]
+        else:
+            found = [
+                f"{RULES}/{p.parent.name}/{p.name}"
+                for d in self.rules_dirs
+                if d.is_dir()
+                for p in d.glob(f"{folder}/*.toml")
+            ]
+        return sorted(found)
+
+    def locked(self, name: str) -> str | None:
+        """The sha256 the lock of the file's rules root records for it, if published."""
+        path = self._path(name) if self.memory is None else None
+        if path is None:
+            return None
+        return read_lock(path.parent.parent / LOCK_FILE).get((path.parent.name, path.stem))
 
 
 def _schema_diags(src: _Source, exc: ValidationError, prefix: KeyPath = ()) -> list[Diagnostic]:
@@ -74,22 +145,52 @@ def _schema_diags(src: _Source, exc: ValidationError, prefix: KeyPath = ()) -> l
         message = err["msg"]
         if err["type"] == "extra_forbidden":
             message = "unknown key"
-        out.append(src.diag(tuple(loc), "JX002", f"{where}: {message}"))
+        out.append(src.diag(tuple(loc), Code.JX002, f"{where}: {message}"))
     return out
 
 
 def load_rubric(path: Path, rules_dirs: list[Path], *, shown: str | None = None) -> Rubric:
-    """Load and compile the rubric at `path`. Raises RubricError with every diagnostic."""
+    """Load and compile the rubric at `path` with everything it uses, from `rules_dirs`.
+
+    Raises RubricError with every diagnostic. Files are shown by their logical names
+    (`rubrics/<id>/<version>.toml`, `rules/<id>/<version>.toml`), never by where they lie.
+    """
     diags: list[Diagnostic] = []
-    src = _Source(path, shown or str(path), diags)
+    src = _Source.read(path, shown or rubric_name(path), diags)
+    locked = read_lock(path.parent.parent / LOCK_FILE)
+    return _load(src, BundleFiles(rules_dirs), diags, locked, path)
+
+
+def load_bundle(files: Mapping[str, bytes], rubric: str) -> Rubric:
+    """Compile a rubric from files held in memory (a snapshot): nothing is read from disk.
+
+    `files` maps logical names to bytes; `rubric` is the rubric's own name among them.
+    """
+    diags: list[Diagnostic] = []
+    src = _Source(files.get(rubric), rubric, diags)
+    return _load(src, BundleFiles(memory=files), diags, {}, Path(rubric))
+
+
+def rubric_name(path: Path) -> str:
+    """The logical name of a rubric file: `rubrics/<id>/<version>.toml`."""
+    return f"{RUBRICS}/{path.parent.name}/{path.name}"
+
+
+def _load(
+    src: _Source,
+    files: BundleFiles,
+    diags: list[Diagnostic],
+    locked: dict[tuple[str, str], str],
+    path: Path,
+) -> Rubric:
     if src.data is None:
         raise RubricError(diags)
     try:
         spec = RubricSpec.model_validate(src.data)
     except ValidationError as exc:
         raise RubricError(diags + _schema_diags(src, exc)) from None
-    diags.extend(check_published(path, src.shown, spec.id, spec.version, src.raw))
-    return _Compiler(spec, src, rules_dirs, diags).compile()
+    diags.extend(_locked_differs(locked.get((spec.id, spec.version)), src, spec.id, spec.version))
+    return _Compiler(spec, src, files, diags, path).compile()
 
 
 LOCK_FILE = "published.lock"
@@ -109,18 +210,23 @@ def check_published(
     """A published (id, version) is immutable: its file must still hash to the locked sha256.
 
     The lock file sits at the top of the folder tree (`rubrics/published.lock`,
-    `rules/published.lock`), one level above the `<id>/<version>.toml` files.
+    `rules/published.lock`), one level above the `<id>/<version>.toml` files. A data file
+    (`rules/layout/2024.1.toml`) is locked as (folder, version).
     """
     locked = read_lock(path.parent.parent / LOCK_FILE).get((ident, version))
-    actual = hashlib.sha256(raw).hexdigest()
+    return _locked_differs(locked, _Source(raw, shown, []), ident, version)
+
+
+def _locked_differs(locked: str | None, src: _Source, ident: str, version: str) -> list[Diagnostic]:
+    actual = hashlib.sha256(src.raw).hexdigest()
     if locked is None or locked == actual:
         return []
     return [
         Diagnostic(
-            shown,
+            src.shown,
             1,
             1,
-            "JX016",
+            Code.JX016,
             f"{ident}@{version} is published (sha256 {locked[:12]}…) and this file differs "
             f"({actual[:12]}…)",
             "copy it to a new version instead of editing a published one",
@@ -131,7 +237,7 @@ def check_published(
 def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
     """Every problem in a rule set file on its own: schema, measures, conditions, parameters."""
     diags: list[Diagnostic] = []
-    src = _Source(path, shown or _shown(path), diags)
+    src = _Source.read(path, shown or shown_name(path), diags)
     if src.data is None:
         return diags
     try:
@@ -143,12 +249,13 @@ def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
         diags.append(
             src.diag(
                 ("id",),
-                "JX004",
+                Code.JX004,
                 f"file declares {spec.id}@{spec.version} but lives at {path.parent.name}/{path.stem}.toml",
             )
         )
     empty = RubricSpec(id="lint", version="0", title="", total=Decimal(0), sections=[], items=[])
-    compiler = _Compiler(empty, src, [], diags)
+    # Data files the rule set names resolve inside its own rules root.
+    compiler = _Compiler(empty, src, BundleFiles([path.parent.parent]), diags, path)
     for r, rule in enumerate(spec.rules):
         compiler._rule(rule, src, ("rules", r), [spec.parameters], f"{spec.id}@{spec.version}", {})
     return diags
@@ -156,14 +263,24 @@ def lint_rule_set(path: Path, *, shown: str | None = None) -> list[Diagnostic]:
 
 class _Compiler:
     def __init__(
-        self, spec: RubricSpec, src: _Source, rules_dirs: list[Path], diags: list[Diagnostic]
+        self,
+        spec: RubricSpec,
+        src: _Source,
+        files: BundleFiles,
+        diags: list[Diagnostic],
+        path: Path,
     ):
         self.spec = spec
         self.src = src
-        self.rules_dirs = rules_dirs
+        self.files = files
         self.diags = diags
+        self.path = path
         self.measures: dict[str, MeasureInstance] = {}
         self.ids: dict[str, str] = {}
+        # Every file the bundle read, by logical name, in reading order: the sha256 covers them.
+        self.loaded: dict[str, bytes] = {src.shown: src.raw}
+        self.data: dict[str, object] = {}  # by logical name
+        self.refs: dict[str, object] = {}  # by the reference a parameter gives, for measures
 
     def compile(self) -> Rubric:
         spec, src = self.spec, self.src
@@ -217,7 +334,7 @@ class _Compiler:
                         self.diags.append(
                             src.diag(
                                 (*where, "range"),
-                                "JX010",
+                                Code.JX010,
                                 f"band {band.id} reaches {high} but clause {clause.id} has {clause.points} points",
                             )
                         )
@@ -228,7 +345,7 @@ class _Compiler:
                         self.diags.append(
                             src.diag(
                                 (*where, "scale"),
-                                "JX014",
+                                Code.JX014,
                                 f"scale names '{band.scale}', not a number field",
                             )
                         )
@@ -240,20 +357,23 @@ class _Compiler:
                             )
                         )
 
+        layout_name = self._data(
+            DATA_KINDS["layout"], spec.layout or DEFAULT_LAYOUT, src, ("layout",)
+        )
         if self.diags:
             raise RubricError(self.diags)
-        sha = _sha256(
-            [(src.shown, src.raw)] + [(r.path, Path(r.path).read_bytes()) for r in rule_sets]
-        )
+        sha = content_sha256(list(self.loaded.items()))
         name = f"{spec.id}@{spec.version}#{sha[:8]}"
         plan = RulesetPlan(
             name,
             tuple(PlannedRule(r.spec.id, r.tag, r.cond) for r in compiled_rules)
             + tuple(PlannedRule(b.spec.id, b.tag, b.cond) for b in bands),
         )
+        layout = self.data[layout_name or ""]
+        assert isinstance(layout, TextLayout)  # the layout kind loads a TextLayout
         return Rubric(
             spec=spec,
-            path=src.path,
+            path=self.path,
             sha256=sha,
             source=src.text,
             rule_sets=tuple(rule_sets),
@@ -262,6 +382,9 @@ class _Compiler:
             bands=tuple(bands),
             plan=plan,
             parameters=dict(spec.parameters),
+            files=tuple(self.loaded.items()),
+            data={**self.refs, **self.data},
+            layout=layout,
         )
 
     # -- pieces --------------------------------------------------------------------------
@@ -270,7 +393,7 @@ class _Compiler:
         src = src or self.src
         if ident in self.ids:
             self.diags.append(
-                src.diag(where, "JX006", f"duplicate id '{ident}' (already a {self.ids[ident]})")
+                src.diag(where, Code.JX006, f"duplicate id '{ident}' (already a {self.ids[ident]})")
             )
         else:
             self.ids[ident] = what
@@ -282,7 +405,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     ("total",),
-                    "JX010",
+                    Code.JX010,
                     f"sections add up to {sum(s.points for s in spec.sections)}, not total {spec.total}",
                 )
             )
@@ -291,7 +414,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("items", i, "section"),
-                        "JX009",
+                        Code.JX009,
                         f"unknown section '{item.section}'",
                         _hint(item.section, list(sections)),
                     )
@@ -301,7 +424,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("items", i, "points"),
-                        "JX010",
+                        Code.JX010,
                         f"item {item.id}: clauses add up to {clause_sum}, not {item.points}",
                     )
                 )
@@ -310,7 +433,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             ("items", i, "clauses", j, "cap"),
-                            "JX010",
+                            Code.JX010,
                             f"cap {clause.cap} exceeds the clause's {clause.points} points",
                         )
                     )
@@ -320,7 +443,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         ("sections", s, "points"),
-                        "JX010",
+                        Code.JX010,
                         f"section {section.name}: items add up to {total}, not {section.points}",
                     )
                 )
@@ -329,20 +452,18 @@ class _Compiler:
         self, ref: str, where: KeyPath
     ) -> tuple[RuleSetSpec, _Source, RuleSetRef] | None:
         rs_id, _, version = ref.partition("@")
-        candidates = [d / rs_id / f"{version}.toml" for d in self.rules_dirs] if version else []
-        path = next((c for c in candidates if c.is_file()), None)
-        if path is None:
+        name = f"{RULES}/{rs_id}/{version}.toml"
+        raw = self.files.read(name) if version and "/" not in ref else None
+        if raw is None:
             known = sorted(
-                f"{p.parent.name}@{p.stem}"
-                for d in self.rules_dirs
-                if d.is_dir()
-                for p in d.glob("*/*.toml")
+                f"{n.split('/')[1]}@{n.rsplit('/', 1)[1].removesuffix('.toml')}"
+                for n in self.files.names("*")
             )
             self.diags.append(
-                self.src.diag(where, "JX004", f"unknown rule set '{ref}'", _hint(ref, known))
+                self.src.diag(where, Code.JX004, f"unknown rule set '{ref}'", _hint(ref, known))
             )
             return None
-        rs_src = _Source(path, _shown(path), self.diags)
+        rs_src = _Source(raw, name, self.diags)
         if rs_src.data is None:
             return None
         try:
@@ -351,23 +472,61 @@ class _Compiler:
             self.diags.extend(_schema_diags(rs_src, exc))
             return None
         self.diags.extend(
-            check_published(path, rs_src.shown, rs_spec.id, rs_spec.version, rs_src.raw)
+            _locked_differs(self.files.locked(name), rs_src, rs_spec.id, rs_spec.version)
         )
         if f"{rs_spec.id}@{rs_spec.version}" != ref:
             self.diags.append(
                 rs_src.diag(
                     ("id",),
-                    "JX004",
+                    Code.JX004,
                     f"file declares {rs_spec.id}@{rs_spec.version}, expected {ref}",
                 )
             )
+        self.loaded[name] = raw
         return (
             rs_spec,
             rs_src,
-            RuleSetRef(
-                rs_spec.id, rs_spec.version, str(path), hashlib.sha256(rs_src.raw).hexdigest()
-            ),
+            RuleSetRef(rs_spec.id, rs_spec.version, name, hashlib.sha256(raw).hexdigest()),
         )
+
+    def _data(self, kind: DataKind, ref: str, src: _Source, where: KeyPath) -> str | None:
+        """Load the data file `ref` names (once per bundle); its logical name, or None."""
+        name = data_name(kind.kind, ref)
+        if name is None:
+            self.diags.append(
+                src.diag(
+                    where,
+                    Code.JX018,
+                    f"'{ref}' is not a {kind.kind} file of the rules root",
+                    f"write {RULES}/{kind.kind}/<version>.toml or the bare version",
+                )
+            )
+            return None
+        if name in self.data:
+            self.refs[ref] = self.data[name]
+            return name
+        raw = self.files.read(name)
+        if raw is None:
+            self.diags.append(
+                src.diag(
+                    where,
+                    Code.JX018,
+                    f"unknown {kind.kind} '{ref}'",
+                    _hint(name, self.files.names(kind.kind)),
+                )
+            )
+            return None
+        loaded, problems = load_data(kind, raw, name)
+        self.diags.extend(problems)
+        version = PurePosixPath(name).stem
+        self.diags.extend(
+            _locked_differs(self.files.locked(name), _Source(raw, name, []), kind.kind, version)
+        )
+        if loaded is None:
+            return None
+        self.loaded[name] = raw
+        self.data[name] = self.refs[ref] = loaded
+        return name
 
     def _rule(
         self,
@@ -385,7 +544,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         (*where, "clause"),
-                        "JX009",
+                        Code.JX009,
                         f"unknown clause '{rule.clause}'",
                         _hint(rule.clause, list(clauses)),
                     )
@@ -404,7 +563,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, "deduct", key),
-                            "JX014",
+                            Code.JX014,
                             f"deduct.{key} names '{name}', which is not a number field of {rule.measure}",
                             _hint(name, list(fields)),
                         )
@@ -417,7 +576,7 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         (*where, "deduct", "cap"),
-                        "JX010",
+                        Code.JX010,
                         f"cap {rule.deduct.cap} exceeds clause {clause.id}'s {clause.points} points",
                     )
                 )
@@ -430,7 +589,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, key),
-                            "JX005",
+                            Code.JX005,
                             f"template names unknown field '{name}'",
                             _hint(name, [*fields, *_TEMPLATE_EXTRAS]),
                         )
@@ -453,7 +612,7 @@ class _Compiler:
             self.diags.append(
                 src.diag(
                     (*where, "measure"),
-                    "JX003",
+                    Code.JX003,
                     f"unknown measure kind '{kind}'",
                     _hint(kind, list(REGISTRY)),
                 )
@@ -470,7 +629,7 @@ class _Compiler:
                     self.diags.append(
                         src.diag(
                             (*where, "params", key),
-                            "JX011",
+                            Code.JX011,
                             f"unknown parameter '${name}'",
                             _hint(name, known),
                         )
@@ -490,11 +649,30 @@ class _Compiler:
                 self.diags.append(
                     src.diag(
                         loc,
-                        "JX012",
+                        Code.JX012,
                         f"{kind} params: {'.'.join(map(str, err['loc']))}: {err['msg']}",
                     )
                 )
             return None
+        for field_name, info in spec.params.model_fields.items():
+            extra = info.json_schema_extra
+            data_kind = (
+                DATA_KINDS.get(str(extra.get("data_file"))) if isinstance(extra, dict) else None
+            )
+            if data_kind is None:
+                continue
+            ref = getattr(validated, field_name)
+            if self._data(data_kind, ref, src, (*where, "params", field_name)) is None:
+                return None
+        # Parameters that name things inside a data file (e.g. concepts) are checked against
+        # the loaded file here, where the file is known, never by reading it from a path.
+        check = getattr(validated, "check_data", None)
+        if callable(check):
+            problems = check(self.refs)
+            for problem in problems:
+                self.diags.append(src.diag((*where, "params"), Code.JX012, f"{kind} params: {problem}"))
+            if problems:
+                return None
         canonical = json.dumps(
             validated.model_dump(mode="json"), sort_keys=True, ensure_ascii=False
         )
@@ -529,15 +707,17 @@ def _hint(name: str, candidates: list[str]) -> str:
     return f"did you mean '{close[0]}'?" if close else ""
 
 
-def _shown(path: Path) -> str:
-    """A path as printed in diagnostics: relative to the working directory when possible."""
+def shown_name(path: Path) -> str:
+    """A file as diagnostics name it: relative to the working directory when it lies below it,
+    else by its place in its tree (`rubrics/<id>/<version>.toml`), never an absolute path."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
-        return str(path)
+        return "/".join(path.resolve().parts[-3:])
 
 
-def _sha256(parts: list[tuple[str, bytes]]) -> str:
+def content_sha256(parts: list[tuple[str, bytes]]) -> str:
+    """The sha256 over files' contents in order (names do not count: a copy hashes the same)."""
     digest = hashlib.sha256()
     for _name, raw in parts:
         digest.update(hashlib.sha256(raw).digest())

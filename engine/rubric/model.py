@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from engine.backends.plan import RulesetPlan
 from engine.conditions import Cond
+from engine.importers._layout import TextLayout, default_layout
 from engine.measures.base import MeasureSpec, Params
 from engine.rubric.schema import BandSpec, ClauseSpec, ItemSpec, RubricSpec, RuleSpec
 
@@ -51,7 +53,7 @@ class RuleSetRef:
 
     id: str
     version: str
-    path: str
+    path: str  # its logical name, rules/<id>/<version>.toml
     sha256: str
 
 
@@ -69,6 +71,11 @@ class Rubric:
     bands: tuple[CompiledBand, ...]
     plan: RulesetPlan
     parameters: dict[str, object] = field(default_factory=dict)
+    # Every file the bundle loaded (logical name, bytes), rubric first: the sha256 covers them.
+    files: tuple[tuple[str, bytes], ...] = ()
+    # Loaded data files by logical name (`rules/vocabulary/2024.1.toml` -> its model).
+    data: Mapping[str, object] = field(default_factory=dict)
+    layout: TextLayout = field(default_factory=default_layout)
 
     @property
     def ref(self) -> str:

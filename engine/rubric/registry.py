@@ -9,13 +9,14 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-from engine.diagnostics import Diagnostic, RubricError
+from engine.bundled import bundled
+from engine.diagnostics import Code, Diagnostic, RubricError
 from engine.rubric.load import LOCK_FILE, load_rubric, read_lock
 from engine.rubric.model import Rubric
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-BUNDLED_RUBRICS = REPO_ROOT / "rubrics"
-BUNDLED_RULES = REPO_ROOT / "rules"
+REPO_ROOT = Path(__file__).resolve().parents[2]  # the checkout (tests and tools only)
+BUNDLED_RUBRICS = bundled("rubrics")
+BUNDLED_RULES = bundled("rules")
 
 
 def rubric_dirs(option: str | None = None) -> list[Path]:
@@ -153,7 +154,7 @@ def choose(
                     where,
                     0,
                     0,
-                    "JX013",
+                    Code.JX013,
                     f"rubric '{ref}' has no published version (staged: {names}); name the "
                     "version, or publish it with `jixiao rubric publish`",
                 )
@@ -167,7 +168,7 @@ def choose(
                     where,
                     0,
                     0,
-                    "JX013",
+                    Code.JX013,
                     f"rubric '{ref}' not found (known: {', '.join(known) or 'none'})",
                 )
             ]

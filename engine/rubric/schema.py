@@ -168,6 +168,8 @@ class RubricSpec(_Spec):
     default: bool = False
     total: Decimal = Field(ge=0)
     rule_sets: list[str] = Field(default_factory=list)
+    # The importer layout (rules/layout/<version>.toml); absent: the documented default.
+    layout: str | None = None
     parameters: dict[str, Any] = Field(default_factory=dict)
     calendar: CalendarSpec = Field(default_factory=CalendarSpec)
     assessment: AssessmentSpec = Field(default_factory=AssessmentSpec)

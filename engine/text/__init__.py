@@ -4,7 +4,7 @@
 report section into points; `Lexicon` matches a concept's words by words, not substrings.
 """
 
-from engine.text.concepts import Concepts, concepts_file, load_concepts
+from engine.text.concepts import Concepts, load_concepts
 from engine.text.points import Point, read_points
 from engine.text.words import Lexicon, lexicon
 
@@ -12,7 +12,6 @@ __all__ = [
     "Concepts",
     "Lexicon",
     "Point",
-    "concepts_file",
     "lexicon",
     "load_concepts",
     "read_points",

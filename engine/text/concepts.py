@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
-from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from engine.diagnostics import Diagnostic, RubricError
-from engine.rubric.locate import Locator
+from engine.diagnostics import Code, Diagnostic, RubricError
+from engine.locate import Locator
 
 # The repository root (as engine.measures._arith: importing the registry here would be circular).
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Model(BaseModel):
@@ -97,7 +94,7 @@ def load_concepts(text: str, shown: str) -> Concepts:
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"line (\d+), column (\d+)", str(exc))
         line, col = (int(found.group(1)), int(found.group(2))) if found else (1, 1)
-        raise RubricError([Diagnostic(shown, line, col, "JX001", str(exc))]) from None
+        raise RubricError([Diagnostic(shown, line, col, Code.JX001, str(exc))]) from None
     where = Locator(text)
     try:
         spec = ConceptsSpec.model_validate(data)
@@ -107,7 +104,7 @@ def load_concepts(text: str, shown: str) -> Concepts:
             path = tuple(p for p in err["loc"] if isinstance(p, str | int))
             line, col = where.find(path)
             diags.append(
-                Diagnostic(shown, line, col, "JX002", f"{'.'.join(map(str, path))}: {err['msg']}")
+                Diagnostic(shown, line, col, Code.JX002, f"{'.'.join(map(str, path))}: {err['msg']}")
             )
         raise RubricError(diags) from None
     diags = _lint(spec, where, shown)
@@ -122,34 +119,34 @@ def _lint(spec: ConceptsSpec, where: Locator, shown: str) -> list[Diagnostic]:
 
     out: list[Diagnostic] = []
 
-    def diag(path: tuple[str | int, ...], code: str, message: str) -> None:
+    def diag(path: tuple[str | int, ...], code: Code, message: str) -> None:
         line, col = where.find(path)
         out.append(Diagnostic(shown, line, col, code, message))
 
     names = spec.concepts
     for name, concept in names.items():
         if not (concept.words or concept.patterns or concept.all or concept.any):
-            diag(("concepts", name), "JX019", f"concept {name!r} has no words and no concepts")
+            diag(("concepts", name), Code.JX020, f"concept {name!r} has no words and no concepts")
         for key in ("all", "any", "none"):
             for ref in getattr(concept, key):
                 if ref not in names:
                     diag(
                         ("concepts", name, key),
-                        "JX018",
+                        Code.JX019,
                         f"concept {name!r} names unknown concept {ref!r}",
                     )
         for word in concept.words:
             if not word.strip():
-                diag(("concepts", name, "words"), "JX019", f"concept {name!r} has an empty word")
+                diag(("concepts", name, "words"), Code.JX020, f"concept {name!r} has an empty word")
     for area, ref in spec.areas.items():
         if ref not in names:
-            diag(("areas", area), "JX018", f"area {area!r} names unknown concept {ref!r}")
+            diag(("areas", area), Code.JX019, f"area {area!r} names unknown concept {ref!r}")
     if not out:
         cycle = _cycle(spec)
         if cycle:
             diag(
                 ("concepts", cycle[0]),
-                "JX018",
+                Code.JX019,
                 "concepts refer to each other in a cycle: " + " -> ".join(cycle),
             )
     if not out:
@@ -160,7 +157,7 @@ def _lint(spec: ConceptsSpec, where: Locator, shown: str) -> list[Diagnostic]:
                 if word in bad:
                     diag(
                         ("concepts", name, "words"),
-                        "JX020",
+                        Code.JX021,
                         f"concept {name!r}: word {word!r} never segments as written",
                     )
     return out
@@ -192,11 +189,3 @@ def _cycle(spec: ConceptsSpec) -> list[str]:
             if found:
                 return found
     return []
-
-
-@lru_cache(maxsize=8)
-def concepts_file(path: str) -> Concepts:
-    """The concepts file a rubric names; a relative path is taken from the repository root."""
-    p = Path(path)
-    full = p if p.is_absolute() else REPO_ROOT / p
-    return load_concepts(full.read_text("utf-8"), path)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Literal
 
+from engine.importers.text import TextLayout
 from engine.measures.manifest import MANIFEST
 from service.submission import Submission
 
@@ -83,8 +84,11 @@ def _document_for(location: str, names: list[str]) -> tuple[str, str] | None:
     return None
 
 
-def excerpt(package_json: str, location: str, context: int = 12) -> Excerpt:
-    """The excerpt of the stored package that `location` points to."""
+def excerpt(
+    package_json: str, location: str, context: int = 12, layout: TextLayout | None = None
+) -> Excerpt:
+    """The excerpt of the stored package that `location` points to, read with `layout` (the
+    evaluation's rubric bundle's; else the default)."""
     context = max(2, min(context, MAX_CONTEXT))
     submission = Submission.from_json(package_json)
     if location.startswith(MANIFEST):
@@ -102,7 +106,7 @@ def excerpt(package_json: str, location: str, context: int = 12) -> Excerpt:
             return _text(name, text, location, rest, context)
         data = content if isinstance(content, bytes) else content.encode("utf-8")
         if suffix == ".docx":
-            return _docx(name, data, location, rest, context)
+            return _docx(name, data, location, rest, context, layout)
         if suffix == ".xlsx":
             return _xlsx(name, data, location, rest, context)
     except Exception as exc:  # a document the engine read but this view cannot: say so
@@ -171,7 +175,9 @@ def _text_blocks(lines: list[str], first: int, last: int, target: int) -> list[B
 _DOCX = re.compile(r"^(?:表(\d+)(?:行(\d+)(?:列(\d+))?)?|段(\d+))")
 
 
-def _docx(name: str, data: bytes, location: str, rest: str, context: int) -> Excerpt:
+def _docx(
+    name: str, data: bytes, location: str, rest: str, context: int, layout: TextLayout | None
+) -> Excerpt:
     from engine.importers._scan import FreeLine, RawTable
     from engine.importers.docx import docx_items
     from engine.importers.text import default_layout
@@ -180,7 +186,7 @@ def _docx(name: str, data: bytes, location: str, rest: str, context: int) -> Exc
     if not match:
         return Excerpt(location, name, [], "无法识别该 Word 位置。")
     table_no, row_no, col_no, par_no = match.groups()
-    items, anchors = docx_items(data, document=name, layout=default_layout())
+    items, anchors = docx_items(data, document=name, layout=layout or default_layout())
     if table_no:
         prefix = f"表{table_no}行"
         for item in items:

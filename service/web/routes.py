@@ -679,7 +679,8 @@ def evidence(
         )
     if package_json is None:
         raise not_found(f"评价 {evaluation_id}", f"evaluation {evaluation_id}")
-    shown = excerpt(package_json, loc, context)
+    scored = _snapshot(service, evaluation_id)  # read the documents as the evaluation did
+    shown = excerpt(package_json, loc, context, scored[0].layout if scored else None)
     return render(
         request,
         "evidence.html",

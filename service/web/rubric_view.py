@@ -61,7 +61,8 @@ def _lines(text: str) -> list[SourceLine]:
 
 
 def source_files(rubric: Rubric, snapshot: Snapshot) -> list[SourceFile]:
-    """The rubric's TOML and each rule set's, with anchors for every rule, band, clause, item."""
+    """The rubric's TOML, each rule set's and each data file's, with anchors for every rule,
+    band, clause and item."""
     files = [
         SourceFile(
             "rubric", "评分表", snapshot.source_name, snapshot.sha256, _lines(snapshot.source)
@@ -76,6 +77,11 @@ def source_files(rubric: Rubric, snapshot: Snapshot) -> list[SourceFile]:
                 rs.sha256,
                 _lines(rs.source),
             )
+        )
+    for data in snapshot.data_files:  # the layout, vocabulary …: they score too
+        key = "data-" + "-".join(data.name.removesuffix(".toml").split("/")[1:]).replace(".", "_")
+        files.append(
+            SourceFile(key, f"数据文件 {data.name}", data.name, data.sha256, _lines(data.source))
         )
     by_name = {f.name: f for f in files}
     used: set[str] = set()

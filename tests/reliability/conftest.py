@@ -11,36 +11,21 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
 import pytest
 import sqlalchemy as sa
 
-from engine.rubric.registry import REPO_ROOT
 from service.auth import create_key
 from service.store import Store
+from tests.serving import Serve
 
 PG_HOST = "127.0.0.1"
 PG_PORT = int(os.environ.get("JIXIAO_TEST_PG_PORT", "5432"))
 PG_DATABASE = "test"
 RUBRIC = "yueyang-fujian5@2024.1"
-
-
-def free_port() -> int:
-    """A TCP port free on 127.0.0.1 right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _pg_admin_url() -> str | None:
@@ -106,81 +91,13 @@ def reviewer_key(url: str) -> str:
         store.dispose()
 
 
-@dataclass
-class Server:
-    """A `jixiao serve` process group on loopback."""
+class Server(Serve):
+    """A `jixiao serve` process group on loopback, on the database at `url` (tests.serving)."""
 
-    url: str  # the database URL
-    workers: int
-    log: Path
-    base: str = ""
-    process: subprocess.Popen[bytes] | None = field(default=None, repr=False)
-
-    def start(self, timeout: float = 60) -> None:
-        """Start on a free port and wait until /readyz answers 200."""
-        port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-        env |= {
-            "JIXIAO_DATABASE_URL": self.url,
-            "JIXIAO_BOOTSTRAP_ADMIN": "false",
-            "JIXIAO_LOG_LEVEL": "WARNING",
-            "JIXIAO_WATCH_RUBRICS": "false",
-        }
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "service.cli", "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(self.workers)],
-                cwd=REPO_ROOT,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own group: the supervisor and every worker
-            )
-        self.base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{self.base}/readyz", timeout=2).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError("jixiao serve did not start:\n" + self.log.read_text("utf-8", "replace"))
-            time.sleep(0.1)
-
-    def kill9(self) -> None:
-        """SIGKILL every process of the server at once: a crash, nothing gets to clean up."""
-        assert self.process is not None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=10)
-        self._wait_group_gone()
-
-    def stop(self) -> None:
-        """SIGTERM the group, then SIGKILL whatever is left."""
-        if self.process is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
-        self._wait_group_gone()
-        self.process = None
-
-    def _wait_group_gone(self) -> None:
-        assert self.process is not None
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            try:
-                os.killpg(self.process.pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
+    def __init__(self, url: str, workers: int, log: Path) -> None:
+        env = {"JIXIAO_DATABASE_URL": url, "JIXIAO_WATCH_RUBRICS": "false"}
+        super().__init__(log, env=env, workers=workers)
+        self.url = url
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from service.app import create_app
 from service.auth import create_key
 from service.settings import Settings
 from service.store import Store
+from tests.serving import Serve
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "yueyang-kjj-2023"
 MANIFEST_TOML = (EXAMPLE_DIR / "dossier.toml").read_text("utf-8")
@@ -244,76 +245,18 @@ class Live:
     log: Path
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """`jixiao serve --workers 2` on a random free port; stopped (by its pid) at the end."""
-    import subprocess
-    import sys
-    import time
-
-    import httpx
-
+    """`jixiao serve --workers 2` on a random free port (tests.serving); stopped at the end."""
     tmp = tmp_path_factory.mktemp("live")
     url = f"sqlite:///{tmp / 'live.db'}"
     store = Store(url)
     store.migrate()
     keys = make_keys(store)
     store.dispose()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env |= {
-        "JIXIAO_DB_PATH": str(tmp / "live.db"),
-        "JIXIAO_BOOTSTRAP_ADMIN": "false",
-        "JIXIAO_LOG_LEVEL": "WARNING",
-    }
-    log = tmp / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "service.cli",
-                "serve",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--workers",
-                "2",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server = Serve(tmp / "server.log", env={"JIXIAO_DB_PATH": str(tmp / "live.db")}, workers=2)
+    server.start(timeout=45)
     try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(
-                    "jixiao serve did not start:\n" + log.read_text("utf-8", "replace")
-                )
-            time.sleep(0.2)
-        yield Live(base, keys, url, log)
+        yield Live(server.base, keys, url, server.log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        server.stop()

@@ -290,7 +290,7 @@ def test_a_figure_too_large_for_the_engine_is_not_a_5xx(shared: Service) -> None
     assert response.status_code < 500, response.text
 
 
-def test_an_engine_failure_on_a_package_is_a_422_with_the_traceback_only_in_the_log(
+def test_an_engine_failure_on_a_package_is_a_500_with_a_request_id_and_the_traceback_only_in_the_log(
     shared: Service, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from structlog.testing import capture_logs
@@ -301,8 +301,9 @@ def test_an_engine_failure_on_a_package_is_a_422_with_the_traceback_only_in_the_
     monkeypatch.setattr(shared.client.app.state.service.evaluator, "evaluate", fail)  # type: ignore[attr-defined]
     with capture_logs() as logs:
         response = _post(shared, json=json_body())
-    error = _error(response, 422)
-    assert error["code"] == "unprocessable_package"
+    error = _error(response, 500)
+    assert error["code"] == "engine_failed"  # never blamed on the department's package
+    assert error["request_id"]
     assert "inside a measure" not in response.text
     (logged,) = [e for e in logs if e["event"] == "evaluation.engine_failed"]
     assert isinstance(logged["exc_info"], ZeroDivisionError)

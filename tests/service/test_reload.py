@@ -18,12 +18,10 @@ from tests.service.conftest import RUBRIC, Service, json_body
 
 
 def _tree(tmp_path: Path, *, with_suites: bool = False) -> Path:
-    """A rubric folder of our own to edit (with the example the suites use, if asked)."""
+    """A rubric folder of our own to edit (with its case suites and their base package, if asked)."""
     rubrics = tmp_path / "rubrics"
     ignore = None if with_suites else shutil.ignore_patterns("tests")
     shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5", ignore=ignore)
-    if with_suites:
-        shutil.copytree(REPO_ROOT / "examples", tmp_path / "examples")
     return rubrics / "yueyang-fujian5" / "2024.1.toml"
 
 
@@ -72,6 +70,35 @@ def test_a_broken_edit_is_refused_and_the_last_good_version_keeps_serving(
     assert ready.status_code == 200
     assert any("days_lat" in p for p in ready.json()["rubric_errors"])
 
+
+
+@pytest.mark.parametrize(
+    ("kind", "old", "new"),
+    [
+        ("vocabulary", "none_markers = [", "none_markers = 5\nwas = ["),
+        ("layout", "max_title_lines = 3", "max_title_lines = 0"),
+    ],
+)
+def test_a_broken_data_file_is_refused_and_the_last_good_bundle_keeps_serving(
+    make_service: Callable[..., Service], tmp_path: Path, kind: str, old: str, new: str
+) -> None:
+    path = _tree(tmp_path)
+    rules = tmp_path / "rules"
+    shutil.copytree(REPO_ROOT / "rules", rules)
+    svc = make_service(
+        f"sqlite:///{tmp_path / 'j.db'}", rubrics=str(path.parent.parent), rules=str(rules)
+    )
+    good = _sha(svc)
+    _edit(rules / kind / "2024.1.toml", old, new)
+    result = svc.client.post("/v1/rubrics/reload", headers=svc.auth("admin")).json()
+    assert result["changed"] == []
+    (problems,) = result["rejected"].values()
+    assert any(p.startswith(f"rules/{kind}/2024.1.toml:") for p in problems), problems
+    created = svc.create()  # a submitter is never blamed for the bureau's file
+    assert created["rubric"]["sha256"] == good
+    ready = svc.client.get("/readyz")
+    assert ready.status_code == 200
+    assert any(f"rules/{kind}/2024.1.toml" in p for p in ready.json()["rubric_errors"])
 
 def test_case_suites_gate_a_new_version(
     make_service: Callable[..., Service], tmp_path: Path

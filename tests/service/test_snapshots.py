@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from collections.abc import Callable
 from pathlib import Path
 
-from engine.rubric.registry import BUNDLED_RUBRICS
-from service.rubrics import Snapshot, compile_snapshot
+import pytest
+
+from engine.rubric.load import content_sha256
+from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES
+from service.rubrics import Snapshot, SnapshotMismatch, compile_snapshot
 from service.store import RubricSnapshot
 from tests.service.conftest import RUBRIC, Service, json_body, report_of
 
@@ -73,8 +77,69 @@ def test_the_same_rubric_read_from_two_folders_replays_both_ways(
         answers.append(make_service(url, rubrics=str(rubrics)).create())
     first, second = answers
     assert first["rubric"]["sha256"] == second["rubric"]["sha256"]
-    assert report_of(first) != report_of(second)  # the `source` fields name each folder
+    # Sources are logical names (`rubrics/<id>/<version>.toml:211`), not where the files lie.
+    assert report_of(first) == report_of(second)
+    assert str(tmp_path) not in str(first)
     svc = make_service(url)
     for body in answers:
         replay = svc.client.post(f"/v1/evaluations/{body['id']}/replay", headers=svc.auth("admin"))
         assert replay.json()["reproduced"] is True
+
+
+def test_replay_is_byte_identical_after_the_layout_and_vocabulary_on_disk_change_or_go(
+    make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    rubrics, rules = tmp_path / "rubrics", tmp_path / "rules"
+    shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5")
+    shutil.copytree(BUNDLED_RULES, rules)
+    svc = make_service(f"sqlite:///{tmp_path / 'j.db'}", rubrics=str(rubrics), rules=str(rules))
+    before = svc.create()
+    stored = svc.client.get(f"/v1/evaluations/{before['id']}", headers=svc.auth("admin")).text
+    vocabulary = rules / "vocabulary" / "2024.1.toml"
+    vocabulary.write_text(vocabulary.read_text("utf-8").replace('"无此项",', '"无此项目",'), "utf-8")
+    shutil.rmtree(rules / "layout")
+    replay = svc.client.post(f"/v1/evaluations/{before['id']}/replay", headers=svc.auth("admin"))
+    assert replay.status_code == 200, replay.text
+    assert replay.json()["reproduced"] is True
+    assert replay.json()["replayed_sha256"] == replay.json()["report_sha256"]
+    shutil.rmtree(rules / "vocabulary")
+    again = svc.client.post(f"/v1/evaluations/{before['id']}/replay", headers=svc.auth("admin"))
+    assert again.json()["reproduced"] is True
+    assert svc.client.get(f"/v1/evaluations/{before['id']}", headers=svc.auth("admin")).text == stored
+
+
+def test_a_fresh_process_replays_from_the_stored_snapshot_alone(
+    make_service: Callable[..., Service], tmp_path: Path
+) -> None:
+    rubrics, rules = tmp_path / "rubrics", tmp_path / "rules"
+    shutil.copytree(BUNDLED_RUBRICS / "yueyang-fujian5", rubrics / "yueyang-fujian5")
+    shutil.copytree(BUNDLED_RULES, rules)
+    url = f"sqlite:///{tmp_path / 'j.db'}"
+    body = make_service(url, rubrics=str(rubrics), rules=str(rules)).create()
+    shutil.rmtree(rules / "layout")
+    shutil.rmtree(rules / "vocabulary")
+    svc = make_service(url)  # another process: the bundled rubrics, nothing of the old folder
+    replay = svc.client.post(f"/v1/evaluations/{body['id']}/replay", headers=svc.auth("admin"))
+    assert replay.json()["reproduced"] is True
+    with svc.store.read() as session:
+        (row,) = session.query(RubricSnapshot).filter_by(rubric_sha256=body["rubric"]["sha256"])
+    names = {d.name for d in Snapshot.from_body(row.body).data_files}
+    assert names == {"rules/layout/2024.1.toml", "rules/vocabulary/2024.1.toml"}
+
+
+def test_a_snapshot_stored_before_snapshots_held_data_files_still_compiles(svc: Service) -> None:
+    # The old format: rubric and rule sets only, its sha256 over those two alone.
+    body = svc.create()
+    with svc.store.read() as session:
+        (row,) = session.query(RubricSnapshot).filter_by(rubric_sha256=body["rubric"]["sha256"])
+        current = Snapshot.from_body(row.body)
+    rubric = compile_snapshot(current)
+    own = [(name, raw) for name, raw in rubric.files if not name.startswith(("rules/layout/", "rules/vocabulary/"))]
+    legacy = dataclasses.replace(current, data_files=(), sha256=content_sha256(own))
+    old = compile_snapshot(Snapshot.from_body(legacy.body()))
+    assert old.sha256 == legacy.sha256  # keeps the sha256 its report and decision_id carry
+    assert old.layout == rubric.layout
+    assert dict(old.files) == dict(rubric.files)
+    tampered = dataclasses.replace(legacy, source=legacy.source + "\n# edited\n")
+    with pytest.raises(SnapshotMismatch):
+        compile_snapshot(tampered)

@@ -11,10 +11,6 @@ from __future__ import annotations
 import os
 import re
 import secrets
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +26,7 @@ from service.app import create_app
 from service.auth import create_key
 from service.settings import Settings
 from service.store import Store
+from tests.serving import Serve
 
 EXAMPLE_DIR = REPO_ROOT / "examples" / "yueyang-kjj-2023"
 DEPARTMENT = "岳阳市科学技术局"
@@ -169,72 +166,29 @@ class Server:
         return httpx.request(method, self.base_url + path, headers=headers, timeout=60, **kwargs)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`uvicorn --factory service.app:create_app` on a random free port and a temp SQLite file."""
+    """`jixiao serve` on a random free port and a temp SQLite file (tests.serving)."""
     tmp = tmp_path_factory.mktemp("web-server")
     db = tmp / "web.db"
     store = Store(f"sqlite:///{db}")
     store.migrate()
     keys = make_keys(store)
     store.dispose()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env |= {
-        "JIXIAO_DB_PATH": str(db),
-        "JIXIAO_BOOTSTRAP_ADMIN": "false",
-        "JIXIAO_WATCH_RUBRICS": "false",
-        "JIXIAO_SUITES_ON_RELOAD": "false",
-        "JIXIAO_LOG_LEVEL": "WARNING",
-        "JIXIAO_SESSION_SECRET": secrets.token_hex(16),
-    }
-    log = tmp / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "uvicorn",
-                "--factory",
-                "service.app:create_app",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                str(port),
-                "--no-access-log",
-            ],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    base = f"http://127.0.0.1:{port}"
+    process = Serve(
+        tmp / "server.log",
+        env={
+            "JIXIAO_DB_PATH": str(db),
+            "JIXIAO_WATCH_RUBRICS": "false",
+            "JIXIAO_SUITES_ON_RELOAD": "false",
+            "JIXIAO_SESSION_SECRET": secrets.token_hex(16),
+        },
+    )
+    process.start(timeout=45)
     try:
-        deadline = time.monotonic() + 45
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("uvicorn did not start:\n" + log.read_text("utf-8", "replace"))
-            time.sleep(0.1)
-        yield Server(base, keys, log)
+        yield Server(process.base, keys, process.log)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        process.stop()
 
 
 # -- the browser ----------------------------------------------------------------------------

@@ -265,6 +265,20 @@ def test_adjustment_errors_are_in_chinese_next_to_the_field(
     assert response.status_code == 422  # not a discretionary clause
 
 
+def test_an_evaluations_rubric_page_shows_every_file_of_its_bundle(
+    app: App, clients: dict[str, TestClient]
+) -> None:
+    page = clients["reviewer"].get(f"/web/evaluations/{app.own}/rubric").text
+    for name in (
+        "rubrics/yueyang-fujian5/2024.1.toml",
+        "rules/indicator-tables/2024.1.toml",
+        "rules/layout/2024.1.toml",
+        "rules/vocabulary/2024.1.toml",
+    ):
+        assert name in page, name
+    assert "数据文件" in page
+
+
 def test_pages_are_not_in_the_openapi_document(app: App) -> None:
     paths = app.client.get("/openapi.json").json()["paths"]
     assert not [p for p in paths if p.startswith("/web")]

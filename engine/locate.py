@@ -109,3 +109,9 @@ def _bracket_delta(text: str) -> int:
         elif char in "]}":
             delta -= 1
     return delta
+
+
+def toml_position(message: str) -> tuple[int, int]:
+    """(line, col) of a tomllib error message ("… (at line 3, column 7)"), else (1, 1)."""
+    found = re.search(r"line (\d+), column (\d+)", message)
+    return (int(found.group(1)), int(found.group(2))) if found else (1, 1)

@@ -9,54 +9,39 @@ from __future__ import annotations
 import hashlib
 import json
 import tomllib
-from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 
-from engine.diagnostics import Diagnostic, RubricError
-from engine.rubric.load import LOCK_FILE, lint_rule_set, load_rubric, read_lock
+from engine.diagnostics import Code, Diagnostic, RubricError
+from engine.rubric.datafiles import DATA_KINDS, load_data
+from engine.rubric.load import (
+    LOCK_FILE,
+    check_published,
+    lint_rule_set,
+    load_rubric,
+    read_lock,
+    shown_name,
+)
 from engine.rubric.registry import REPO_ROOT
 from engine.rubric.schema import RubricSpec, RuleSetSpec
 
 SCHEMA_DIR = REPO_ROOT / "schema"
 
 
-def _data_loaders() -> dict[str, Callable[[Path], object]]:
-    """Data files that are not rule sets, checked by their own loaders (by folder name)."""
-    from engine.importers.text import load_layout
-    from engine.measures.quantity import load_vocabulary
-
-    return {"layout": load_layout, "vocabulary": load_vocabulary}
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def lint_file(path: Path, rules_dirs: list[Path]) -> list[Diagnostic]:
     """The problems of one TOML file, whatever it holds."""
-    shown = _shown(path)
-    loaders = _data_loaders()
-    if path.parent.name == "concepts":
-        from engine.text import load_concepts
-
+    shown = shown_name(path)
+    kind = DATA_KINDS.get(path.parent.name)
+    if kind is not None:
         try:
-            load_concepts(path.read_text("utf-8"), shown)
-        except RubricError as exc:
-            return exc.diagnostics
-        return []
-    if path.parent.name in loaders:
-        try:
-            loaders[path.parent.name](path)
-        except (ValidationError, ValueError, tomllib.TOMLDecodeError) as exc:
-            return [Diagnostic(shown, 1, 1, "JX002", " ".join(str(exc).split())[:300])]
-        return []
+            raw = path.read_bytes()
+        except OSError as exc:
+            return [Diagnostic(shown, 1, 1, Code.JX015, f"cannot read file: {exc}")]
+        _loaded, diags = load_data(kind, raw, shown)
+        return diags + check_published(path, shown, path.parent.name, path.stem, raw)
     try:
         data = tomllib.loads(path.read_text("utf-8"), parse_float=Decimal)
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
@@ -83,7 +68,7 @@ def lint_tree(dirs: list[Path], rules_dirs: list[Path]) -> tuple[list[Diagnostic
 
 
 def _models() -> dict[str, type[BaseModel]]:
-    from engine.casesuite import Suite
+    from engine.lifecycle.casesuite import Suite
     from engine.model import Dossier
 
     return {"rubric": RubricSpec, "rule-set": RuleSetSpec, "dossier": Dossier, "case-suite": Suite}
@@ -118,8 +103,11 @@ def write_schemas(target: Path = SCHEMA_DIR) -> list[Path]:
 def publish(path: Path) -> str:
     """Record a version's sha256 in its tree's lock file; refuse to change an existing entry."""
     raw = path.read_bytes()
-    data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
-    ident, version = str(data["id"]), str(data["version"])
+    if path.parent.name in DATA_KINDS:  # a data file has no id: it is its folder and version
+        ident, version = path.parent.name, path.stem
+    else:
+        data = tomllib.loads(raw.decode("utf-8"), parse_float=Decimal)
+        ident, version = str(data["id"]), str(data["version"])
     lock = path.parent.parent / LOCK_FILE
     digest = hashlib.sha256(raw).hexdigest()
     existing = read_lock(lock)
@@ -128,10 +116,10 @@ def publish(path: Path) -> str:
             raise RubricError(
                 [
                     Diagnostic(
-                        _shown(path),
+                        shown_name(path),
                         1,
                         1,
-                        "JX016",
+                        Code.JX016,
                         f"{ident}@{version} is already published with another sha256",
                     )
                 ]

@@ -14,6 +14,7 @@ from engine.backends.plan import Backend
 from engine.decimals import q2
 from engine.dossier import load_package
 from engine.evaluate import Evaluator
+from engine.importers._layout import TextLayout
 from engine.model import Package
 from engine.rubric.model import Rubric
 
@@ -219,9 +220,10 @@ def corpus_files(folder: Path) -> list[Path]:
     return sorted(folder.glob("**/dossier*.toml"))
 
 
-def load_corpus(folder: Path) -> list[tuple[str, Package]]:
-    """The packages of a corpus folder, named by their path."""
-    return [(str(p.relative_to(folder)), load_package(p)) for p in corpus_files(folder)]
+def load_corpus(folder: Path, layout: TextLayout | None = None) -> list[tuple[str, Package]]:
+    """The packages of a corpus folder, named by their path, read with `layout` (the baseline
+    version's: both versions then score the same packages)."""
+    return [(str(p.relative_to(folder)), load_package(p, layout)) for p in corpus_files(folder)]
 
 
 def summary(deltas: list[PackageDelta]) -> dict[str, Any]:

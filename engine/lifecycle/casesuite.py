@@ -21,6 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from engine.backends.plan import Backend
+from engine.diagnostics import PackageError
 from engine.dossier import assemble, parse_manifest
 from engine.evaluate import Evaluator
 from engine.rubric.model import Rubric
@@ -111,10 +112,26 @@ def run_case(
 ) -> CaseResult:
     """Apply the case to the base package, score it, compare with the expectation."""
     result = CaseResult(suite_path.name, case.name)
-    base_path = (suite_path.parent / suite.base).resolve()
-    manifest = _merge(tomllib.loads(base_path.read_text("utf-8")), case.changes)
-    dossier = parse_manifest(manifest, file=str(base_path))
-    texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
+    base_path = suite_path.parent / suite.base
+    try:
+        manifest = _merge(tomllib.loads(base_path.read_text("utf-8")), case.changes)
+        dossier = parse_manifest(manifest, file=suite.base)
+        texts = {name: (base_path.parent / name).read_text("utf-8") for name in dossier.documents}
+    except OSError as exc:
+        # A suite whose base package cannot be read fails (and refuses its version) on its own;
+        # the message names the file, never the folder it was looked for in.
+        missing = Path(exc.filename).name if exc.filename else suite.base
+        result.problems.append(
+            f"base package {suite.base}: cannot read {missing}: {exc.strerror or type(exc).__name__}"
+        )
+        return result
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        result.problems.append(f"base package {suite.base}: {type(exc).__name__}: {exc}")
+        return result
+    except PackageError as exc:
+        problems = "; ".join(p.render() for p in exc.problems)
+        result.problems.append(f"base package {suite.base}: {problems}")
+        return result
     for change in case.replace:
         text = texts.get(change.document, "")
         if change.regex:
@@ -125,7 +142,7 @@ def run_case(
             result.problems.append(f"replace: not found in {change.document}: {change.old[:30]!r}")
             return result
         texts[change.document] = changed
-    package = assemble(dossier, [(n, texts[n]) for n in dossier.documents])
+    package = assemble(dossier, [(n, texts[n]) for n in dossier.documents], layout=rubric.layout)
     mode = case.mode or suite.mode
     report = Evaluator(backend).evaluate(package, rubric, mode=mode, as_of=suite.as_of)  # type: ignore[arg-type]
     by_item: dict[str, Counter[tuple[str, Decimal]]] = {}
