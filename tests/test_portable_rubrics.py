@@ -85,7 +85,12 @@ def test_copied_folders_serve_and_a_bad_suite_never_stops_the_service(elsewhere:
     server.start(timeout=120)
     try:
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
-        assert ready["rubrics"] == ["yitihua-platform@2024.1", "yueyang-fujian5@2024.1"]
+        assert ready["rubrics"] == [
+            "yitihua-platform@2024.1",
+            "yitihua-platform@2024.2",
+            "yueyang-fujian5@2024.1",
+            "yueyang-fujian5@2024.2",
+        ]
         assert ready["rubric_errors"] == []
     finally:
         server.stop()
@@ -93,7 +98,8 @@ def test_copied_folders_serve_and_a_bad_suite_never_stops_the_service(elsewhere:
     server.start(timeout=120)
     try:
         ready = httpx.get(f"{server.base}/readyz", timeout=10).json()
-        assert ready["rubrics"] == ["yueyang-fujian5@2024.1"]
+        # yitihua-platform's suites (both versions') lost their base: only that rubric is refused
+        assert ready["rubrics"] == ["yueyang-fujian5@2024.1", "yueyang-fujian5@2024.2"]
         assert any("base/yueyang-kjj-2023/dossier.toml" in e for e in ready["rubric_errors"])
         assert str(elsewhere) not in str(ready)  # /readyz is public: no server path in it
     finally:
