@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.adjust import Adjustment, AdjustmentError, apply_adjustment
@@ -44,9 +46,47 @@ def parse_report(text: str) -> dict[str, Any]:
     return report
 
 
-def with_id(evaluation_id: str, report: dict[str, Any]) -> str:
-    """The report as the API returns it: the evaluation's `id` first, then the report."""
-    return render_json({"id": evaluation_id, **report})
+def with_id(evaluation_id: str, text: str) -> str:
+    """The report as the API returns it: the evaluation's `id` first, then the report.
+
+    The same bytes as `render_json({"id": evaluation_id, **report})`, spliced into the report
+    as rendered instead of parsing and rendering it again.
+    """
+    if not text.startswith("{\n"):  # not a rendered, non-empty object: render it again
+        return render_json({"id": evaluation_id, **parse_report(text)})
+    return '{\n  "id": ' + json.dumps(evaluation_id, ensure_ascii=False) + "," + text[1:]
+
+
+class _Snapshots:
+    """Each rubric version's snapshot, its stored body and id, built once per process.
+
+    `snapshot_of` reads and hashes every rule file; a compiled rubric never changes, so its
+    snapshot is kept, keyed by the rubric's content hash and the names its sources show
+    (the same content read from another folder is another snapshot). A rubric edited on disk
+    compiles to another sha256 and so to another entry.
+    """
+
+    LIMIT = 64  # rubric versions in use at once are a handful; old ones fall out
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], tuple[Snapshot, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, rubric: Rubric) -> tuple[Snapshot, str, str]:
+        """(snapshot, body, snapshot id = sha256 of the body)."""
+        key = (rubric.sha256, str(rubric.path), *(r.path for r in rubric.rule_sets))
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None:
+            return found
+        snapshot = snapshot_of(rubric)
+        body = snapshot.body()
+        entry = (snapshot, body, audit.sha256_text(body))
+        with self._lock:
+            if len(self._entries) >= self.LIMIT:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = entry
+        return entry
 
 
 def invalid_package(exc: PackageError) -> ApiError:
@@ -134,6 +174,7 @@ class EvaluationService:
         self.rubrics = rubrics
         self.evaluator = evaluator
         self.metrics = metrics
+        self.snapshots = _Snapshots()
 
     # -- create -----------------------------------------------------------------------------
 
@@ -186,29 +227,26 @@ class EvaluationService:
             )
         report = self._evaluate(package, rubric, mode, when)
         text = render_json(report)
-        snapshot = snapshot_of(rubric)
+        snapshot, snapshot_body, snapshot_id = self.snapshots.get(rubric)
         evaluation_id = str(uuid.uuid4())
         total = report["total"]
+        # Everything the rows need is computed before the transaction opens, so that the
+        # write lock (SQLite) and the chain lock (taken last, in audit.append) are held only
+        # for the inserts.
+        package_json = submission.to_json()
+        payload = {
+            "decision_id": report["decision_id"],
+            "mode": mode,
+            "as_of": when.isoformat(),
+            "department": dossier.department,
+            "fiscal_year": dossier.fiscal_year,
+            "total": plain(q2(total["score"])),
+            "package_sha256": audit.sha256_text(package_json),
+            "report_sha256": audit.sha256_text(text),
+            "snapshot_sha256": snapshot_id,
+        }
         with self.store.write() as session:
-            # Take the chain lock first: it serialises this writer with the others, so two
-            # requests never both insert the same new snapshot.
-            audit.lock(session)
-            snapshot_body = snapshot.body()
-            snapshot_id = audit.sha256_text(snapshot_body)
-            if session.get(RubricSnapshot, snapshot_id) is None:
-                session.add(
-                    RubricSnapshot(
-                        id=snapshot_id,
-                        rubric_sha256=snapshot.sha256,
-                        rubric_id=snapshot.rubric_id,
-                        version=snapshot.version,
-                        title=snapshot.title,
-                        body=snapshot_body,
-                        created_at=now(),
-                    )
-                )
-                session.flush()
-            package_json = submission.to_json()
+            _insert_snapshot(session, snapshot, snapshot_body, snapshot_id)
             at = now()
             session.add(
                 Evaluation(
@@ -240,17 +278,7 @@ class EvaluationService:
                 actor=principal.actor,
                 at=at,
                 rubric=(rubric.spec.id, rubric.spec.version, rubric.sha256),
-                payload={
-                    "decision_id": report["decision_id"],
-                    "mode": mode,
-                    "as_of": when.isoformat(),
-                    "department": dossier.department,
-                    "fiscal_year": dossier.fiscal_year,
-                    "total": plain(q2(total["score"])),
-                    "package_sha256": audit.sha256_text(package_json),
-                    "report_sha256": audit.sha256_text(text),
-                    "snapshot_sha256": snapshot_id,
-                },
+                payload=payload,
             )
         # Committed: only now is the evaluation acknowledged, counted and logged.
         rules = _deduction_rules(report)
@@ -268,7 +296,7 @@ class EvaluationService:
             total_max=plain(q2(total["max"])),
             deductions=rules,
         )
-        return Created(evaluation_id, with_id(evaluation_id, report))
+        return Created(evaluation_id, with_id(evaluation_id, text))
 
     def _evaluate(self, package: Any, rubric: Rubric, mode: Mode, as_of: dt.date) -> dict[str, Any]:
         try:
@@ -306,7 +334,7 @@ class EvaluationService:
         with self.store.read() as session:
             ev = self._load(session, principal, evaluation_id)
             text = ev.automatic_report if automatic else ev.report
-        return with_id(evaluation_id, parse_report(text))
+        return with_id(evaluation_id, text)
 
     def list(
         self,
@@ -403,7 +431,7 @@ class EvaluationService:
             band=band,
             total=plain(q2(after["total"]["score"])),
         )
-        return with_id(evaluation_id, after)
+        return with_id(evaluation_id, text)
 
     def _snapshot_rubric(self, snapshot: Snapshot) -> Rubric:
         try:
@@ -493,6 +521,31 @@ class EvaluationService:
         self.metrics.replays.labels(reproduced=str(same).lower()).inc()
         get_logger().info("evaluation.replayed", evaluation_id=evaluation_id, reproduced=same)
         return result
+
+
+def _insert_snapshot(session: Session, snapshot: Snapshot, body: str, snapshot_id: str) -> None:
+    """Store a rubric snapshot unless it is there: concurrent writers may both try, one wins.
+
+    No lock is needed: the row is content-addressed, so whoever inserts it inserts the same.
+    """
+    if session.scalar(select(RubricSnapshot.id).where(RubricSnapshot.id == snapshot_id)):
+        return
+    values = {
+        "id": snapshot_id,
+        "rubric_sha256": snapshot.sha256,
+        "rubric_id": snapshot.rubric_id,
+        "version": snapshot.version,
+        "title": snapshot.title,
+        "body": body,
+        "created_at": now(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
+    else:  # pragma: no cover - the store supports SQLite and PostgreSQL only
+        session.execute(insert(RubricSnapshot).values(values))
 
 
 def adjustment_refused(exc: AdjustmentError, clause: str, score: Decimal) -> ApiError:
