@@ -36,6 +36,7 @@ from service.backend import process_backend
 from service.errors import ApiError, problems_from_errors, to_jsonable
 from service.evaluations import EvaluationService
 from service.metrics import Metrics
+from service.pool import EnginePool
 from service.rubrics import ReloadResult, Rubrics, watch
 from service.settings import Settings
 from service.store import Store
@@ -217,6 +218,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     metrics = Metrics()
     evaluator = Evaluator(backend or process_backend(settings.backend))
     service = EvaluationService(store, rubrics, evaluator, metrics)
+    pool = EnginePool(settings.engine_threads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -243,6 +245,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             yield
         finally:
             stop.set()
+            pool.shutdown()
             store.dispose()
             gc.unfreeze()  # an app stopped inside a longer process (tests) becomes collectable
 
@@ -257,6 +260,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.state.rubrics = rubrics
     app.state.metrics = metrics
     app.state.service = service
+    app.state.pool = pool
     app.include_router(router)
     from service.web import mount_web  # the reviewer workbench's pages (docs/web.md)
 

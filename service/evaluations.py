@@ -164,6 +164,19 @@ class Created:
     body: str
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A scored package ready to store: the row, the snapshot and the event's payload."""
+
+    principal: Principal
+    evaluation: Evaluation
+    snapshot: Snapshot
+    snapshot_body: str
+    payload: dict[str, Any]
+    rubric_ref: str
+    rules: list[str]
+
+
 class EvaluationService:
     """The endpoints' work, over one store, rubric catalogue, evaluator and metrics."""
 
@@ -188,6 +201,20 @@ class EvaluationService:
         as_of: dt.date | None,
     ) -> Created:
         """Score a package and store it with its `created` event; the automatic report."""
+        return self.store_scored(
+            self.score(principal, submission, rubric_ref=rubric_ref, mode=mode, as_of=as_of)
+        )
+
+    def score(
+        self,
+        principal: Principal,
+        submission: Submission,
+        *,
+        rubric_ref: str | None,
+        mode: Mode,
+        as_of: dt.date | None,
+    ) -> Scored:
+        """The CPU-bound half of `create`: read, score, render and hash; nothing stored."""
         if principal.role not in ("department", "reviewer"):
             raise forbidden(
                 "只有部门或复核人员可以提交评分", "only department or reviewer keys score"
@@ -228,11 +255,10 @@ class EvaluationService:
         report = self._evaluate(package, rubric, mode, when)
         text = render_json(report)
         snapshot, snapshot_body, snapshot_id = self.snapshots.get(rubric)
-        evaluation_id = str(uuid.uuid4())
         total = report["total"]
-        # Everything the rows need is computed before the transaction opens, so that the
-        # write lock (SQLite) and the chain lock (taken last, in audit.append) are held only
-        # for the inserts.
+        # Everything the rows need is computed here, before any transaction opens, so that
+        # the write lock (SQLite) and the chain lock (taken last, in audit.append) are held
+        # only for the inserts.
         package_json = submission.to_json()
         payload = {
             "decision_id": report["decision_id"],
@@ -245,58 +271,72 @@ class EvaluationService:
             "report_sha256": audit.sha256_text(text),
             "snapshot_sha256": snapshot_id,
         }
+        evaluation = Evaluation(
+            id=str(uuid.uuid4()),
+            decision_id=report["decision_id"],
+            department=dossier.department,
+            fiscal_year=dossier.fiscal_year,
+            rubric_id=rubric.spec.id,
+            rubric_version=rubric.spec.version,
+            rubric_sha256=rubric.sha256,
+            snapshot_id=snapshot_id,
+            mode=mode,
+            as_of=when,
+            created_by=principal.key,
+            total_max=plain(q2(total["max"])),
+            automatic_score=plain(q2(total["score"])),
+            score=plain(q2(total["score"])),
+            adjustments=0,
+            package=package_json,
+            automatic_report=text,
+            report=text,
+        )
+        return Scored(
+            principal,
+            evaluation,
+            snapshot,
+            snapshot_body,
+            payload,
+            rubric.ref,
+            _deduction_rules(report),
+        )
+
+    def store_scored(self, scored: Scored) -> Created:
+        """The storing half of `create`: the rows and the `created` event, in one transaction."""
+        evaluation, payload = scored.evaluation, scored.payload
+        evaluation_id = evaluation.id
+        rubric_key = (evaluation.rubric_id, evaluation.rubric_version, evaluation.rubric_sha256)
         with self.store.write() as session:
-            _insert_snapshot(session, snapshot, snapshot_body, snapshot_id)
+            _insert_snapshot(session, scored.snapshot, scored.snapshot_body, evaluation.snapshot_id)
             at = now()
-            session.add(
-                Evaluation(
-                    id=evaluation_id,
-                    decision_id=report["decision_id"],
-                    department=dossier.department,
-                    fiscal_year=dossier.fiscal_year,
-                    rubric_id=rubric.spec.id,
-                    rubric_version=rubric.spec.version,
-                    rubric_sha256=rubric.sha256,
-                    snapshot_id=snapshot_id,
-                    mode=mode,
-                    as_of=when,
-                    created_at=at,
-                    created_by=principal.key,
-                    total_max=plain(q2(total["max"])),
-                    automatic_score=plain(q2(total["score"])),
-                    score=plain(q2(total["score"])),
-                    adjustments=0,
-                    package=package_json,
-                    automatic_report=text,
-                    report=text,
-                )
-            )
+            evaluation.created_at = at
+            session.add(evaluation)
             audit.append(
                 session,
                 evaluation_id=evaluation_id,
                 kind="created",
-                actor=principal.actor,
+                actor=scored.principal.actor,
                 at=at,
-                rubric=(rubric.spec.id, rubric.spec.version, rubric.sha256),
+                rubric=rubric_key,
                 payload=payload,
             )
         # Committed: only now is the evaluation acknowledged, counted and logged.
-        rules = _deduction_rules(report)
-        self.metrics.evaluations.labels(rubric=rubric.ref, mode=mode).inc()
-        for rule in rules:
+        mode = evaluation.mode
+        self.metrics.evaluations.labels(rubric=scored.rubric_ref, mode=mode).inc()
+        for rule in scored.rules:
             self.metrics.deductions.labels(rule=rule).inc()
         get_logger().info(
             "evaluation.completed",
             evaluation_id=evaluation_id,
-            decision_id=report["decision_id"],
-            rubric=rubric.ref,
-            rubric_sha256=rubric.sha256,
+            decision_id=evaluation.decision_id,
+            rubric=scored.rubric_ref,
+            rubric_sha256=evaluation.rubric_sha256,
             mode=mode,
-            total=plain(q2(total["score"])),
-            total_max=plain(q2(total["max"])),
-            deductions=rules,
+            total=evaluation.score,
+            total_max=evaluation.total_max,
+            deductions=scored.rules,
         )
-        return Created(evaluation_id, with_id(evaluation_id, text))
+        return Created(evaluation_id, with_id(evaluation_id, evaluation.automatic_report))
 
     def _evaluate(self, package: Any, rubric: Rubric, mode: Mode, as_of: dt.date) -> dict[str, Any]:
         try:

@@ -49,6 +49,11 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    engine_threads: int = Field(
+        default=1,
+        ge=1,
+        description="threads that score packages in each process; more requests wait in order",
+    )
 
     def url(self) -> str:
         """The database URL: `database_url`, else the SQLite file at `db_path`."""
