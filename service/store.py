@@ -9,8 +9,9 @@ as Decimal text, never as floats.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -164,8 +165,10 @@ class Store:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
+            self._write_lock: AbstractContextManager[Any] = threading.Lock()
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
+            self._write_lock = nullcontext()
 
     @property
     def display_url(self) -> str:
@@ -181,7 +184,11 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        # SQLite takes one writer at a time, and a writer that finds the file locked sleeps
+        # and retries (busy_timeout) with growing sleeps: under load some waited seconds
+        # while others went first. This process's writers queue on a lock instead, so only
+        # writers of other processes ever meet SQLite's retry loop.
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
             session.connection(execution_options={_WRITE: True})
             try:
                 yield session
