@@ -289,7 +289,7 @@ class EvaluationService:
             adjustments=0,
             package=package_json,
             automatic_report=text,
-            report=text,
+            report=None,  # the automatic report is the current one until adjusted
         )
         return Scored(
             principal,
@@ -373,7 +373,7 @@ class EvaluationService:
         """The current report (after adjustments), or the automatic one."""
         with self.store.read() as session:
             ev = self._load(session, principal, evaluation_id)
-            text = ev.automatic_report if automatic else ev.report
+            text = ev.automatic_report if automatic else ev.current_report
         return with_id(evaluation_id, text)
 
     def list(
@@ -423,16 +423,16 @@ class EvaluationService:
         if principal.role != "reviewer":
             raise forbidden("只有复核人员可以调整酌情分", "only reviewer keys adjust scores")
         with self.store.write() as session:
-            # Lock, then read inside the write transaction: two reviewers never overwrite
-            # each other's adjustment.
-            audit.lock(session)
+            # Lock the evaluation's lane, then read inside the write transaction: two
+            # reviewers never overwrite each other's adjustment.
+            audit.lock(session, audit.lane_for(session, evaluation_id))
             ev = self._load(session, principal, evaluation_id)
             snapshot_row = session.get(RubricSnapshot, ev.snapshot_id)
             if snapshot_row is None:
                 raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
             rubric = self._snapshot_rubric(Snapshot.from_body(snapshot_row.body))
             at = now()
-            before = parse_report(ev.report)
+            before = parse_report(ev.current_report)
             try:
                 after = apply_adjustment(
                     before,
@@ -492,7 +492,9 @@ class EvaluationService:
             ev = self._load(session, principal, evaluation_id)
             events = list(
                 session.scalars(
-                    select(Event).where(Event.evaluation_id == ev.id).order_by(Event.seq)
+                    select(Event)
+                    .where(Event.evaluation_id == ev.id)
+                    .order_by(Event.lane, Event.seq)
                 )
             )
             out = [audit.event_json(e) for e in events]

@@ -99,14 +99,25 @@ class Evaluation(Base):
     adjustments: Mapped[int] = mapped_column(Integer, default=0)
     package: Mapped[str] = mapped_column(Text)  # the submission as received (canonical JSON)
     automatic_report: Mapped[str] = mapped_column(Text)  # the engine's report, as rendered
-    report: Mapped[str] = mapped_column(Text)  # the current report (after adjustments)
+    # The current report once a reviewer has adjusted it; NULL while it is the automatic one,
+    # so a new evaluation stores its report once (see `current_report`).
+    report: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def current_report(self) -> str:
+        """The report after adjustments: `report`, or the automatic one when never adjusted."""
+        return self.report if self.report is not None else self.automatic_report
 
 
 class Event(Base):
-    """An audit event. Append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256."""
+    """An audit event. Append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256.
+
+    Events form `LANES` chains (service.audit): `seq` counts within the event's lane.
+    """
 
     __tablename__ = "events"
 
+    lane: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     evaluation_id: Mapped[str] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -123,7 +134,7 @@ class Event(Base):
 
 
 class ChainHead(Base):
-    """The one row that names the last audit event; locking it serialises appends."""
+    """One row per lane (`id` = lane) naming its last event; locking it serialises the lane."""
 
     __tablename__ = "chain_head"
 

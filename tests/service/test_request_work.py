@@ -88,3 +88,15 @@ def test_stored_evaluations_share_one_snapshot_row(
         assert session.scalar(select(func.count()).select_from(RubricSnapshot)) == 1
         assert session.scalar(select(func.count(func.distinct(Evaluation.snapshot_id)))) == 1
         assert session.scalar(select(func.count()).select_from(Evaluation)) == 3
+
+
+def test_a_new_evaluation_stores_its_report_once(svc: Service) -> None:
+    created = svc.create()
+    with svc.store.read() as session:
+        row = session.scalar(select(Evaluation).where(Evaluation.id == created["id"]))
+        assert row is not None
+        assert row.report is None  # the current report is the automatic one until adjusted
+        assert row.current_report == row.automatic_report
+    assert svc.client.get(
+        f"/v1/evaluations/{created['id']}", headers=svc.auth("reviewer")
+    ).text == with_id(created["id"], row.automatic_report)
