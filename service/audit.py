@@ -146,6 +146,7 @@ def append(
 def event_json(event: Event) -> dict[str, Any]:
     """An event as the API shows it, with its place in the chain."""
     return {
+        "lane": event.lane,
         **_hashed_fields(event),
         "prev_hash": event.prev_hash,
         "hash": event.hash,
