@@ -17,6 +17,9 @@ after/before ratios. Measures:
 - `stored`: `jixiao serve` (one process) on a fresh SQLite store; `--requests` sequential POSTs
   of the example (JSON body with package.txt's text); the server's CPU time (utime + stime of
   its process, from /proc) per stored evaluation, and the latency median;
+- `appends`: bench/probe.py appends: 4 processes × 4 threads appending audit events to one
+  fresh PostgreSQL schema (each append its own transaction): appends/s, and whether
+  `audit verify` finds the chain intact afterwards;
 - `load`: the same server under wrk, 32 connections, `--duration` s: stored evaluations/s,
   p50, p99, and the server's CPU per evaluation.
 
@@ -212,7 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
-                        choices=["inproc", "batch", "stored", "load"])
+                        choices=["inproc", "batch", "stored", "load", "appends"])
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
     parser.add_argument("--requests", type=int, default=200, help="sequential stored requests")
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
@@ -237,6 +240,9 @@ def main() -> None:
 
     for _ in range(args.repeat):
         for which, tree in trees.items():
+            if "appends" in args.only:
+                with database("postgresql") as url:
+                    record("appends-postgresql", which, probe(tree, "appends", "--url", url))
             if "inproc" in args.only:
                 record("inproc-cold", which, probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"))
                 record("inproc-warm", which, probe(tree, "inproc", "--rounds", str(args.rounds)))

@@ -10,6 +10,9 @@ prints one JSON object on stdout.
   functools cache of the engine before each round (untimed), so nothing is known of the
   package: the cost of one never seen before. Times are CPU time of this thread
   (`time.thread_time`), so another process on the machine does not inflate them.
+- `appends`: `--processes` processes × `--threads` threads, each appending `created` audit
+  events (one transaction each, as a stored evaluation does) to the store at `--url` for
+  `--seconds`: appends per second, and `jixiao audit verify`'s verdict afterwards.
 - `batch`: the same on distinct texts (a line added at the end of each),
   caches kept warm, as a batch of a season's packages runs: packages per CPU second.
 """
@@ -20,6 +23,8 @@ import argparse
 import datetime as dt
 import gc
 import json
+import os
+import resource
 import statistics
 import sys
 import time
@@ -124,13 +129,128 @@ def batch(count: int) -> dict[str, Any]:
     }
 
 
+def _appender(
+    url: str, threads: int, seconds: float, start: float, counts: Any, release: Any
+) -> None:
+    """One process: `threads` threads appending until `start + seconds`."""
+    import threading
+
+    from service import audit
+    from service.store import Store
+
+    store = Store(url)
+    actor = audit.Actor("bench", "reviewer", "bench")
+    done = [0] * threads
+
+    def work(n: int) -> None:
+        i = 0
+        while time.time() < start:
+            time.sleep(0.001)
+        while time.time() < start + seconds:
+            with store.write() as session:
+                audit.append(
+                    session,
+                    evaluation_id=f"{os.getpid()}-{n}-{i}",
+                    kind="created",
+                    actor=actor,
+                    at="2024-07-01T00:00:00.000+00:00",
+                    rubric=("r", "1", "s"),
+                    payload={"n": n, "i": i},
+                )
+            i += 1
+        done[n] = i
+
+    workers = [threading.Thread(target=work, args=(n,)) for n in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    counts.put(sum(done))
+    release.wait(60)  # keep the connections (and their server processes) until counted
+    store.dispose()
+
+
+def _postgres_cpu() -> float:
+    """utime + stime, in seconds, of every process named `postgres` (readable as root)."""
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        if "(postgres)" in stat:
+            fields = stat.rpartition(")")[2].split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def appends(url: str, processes: int, threads: int, seconds: float) -> dict[str, Any]:
+    """Audit appends per second from several processes into one store."""
+    import multiprocessing
+
+    from service import audit
+    from service.store import Store
+
+    store = Store(url)
+    store.migrate()
+    context = multiprocessing.get_context("fork")
+    counts = context.Queue()
+    release = context.Event()
+    start = time.time() + 2  # every process connected and waiting
+    procs = [
+        context.Process(target=_appender, args=(url, threads, seconds, start, counts, release))
+        for _ in range(processes)
+    ]
+    postgres_before = _postgres_cpu()
+    for p in procs:
+        p.start()
+    total = sum(counts.get() for _ in procs)
+    postgres_cpu = _postgres_cpu() - postgres_before
+    release.set()
+    for p in procs:
+        p.join()
+    client_cpu = sum(resource.getrusage(resource.RUSAGE_CHILDREN)[:2])
+    with store.read() as session:
+        result = audit.verify(session)
+    store.dispose()
+    orphans = all("missing from the store" in p for p in result.problems)
+    return {
+        "processes": processes,
+        "threads": threads,
+        "seconds": seconds,
+        "appends": total,
+        "appends_per_s": round(total / seconds, 1),
+        # CPU per append, of the appending processes and of every PostgreSQL process (the
+        # database's backends, WAL writer, …: the local server serves nothing else meanwhile,
+        # except other users of the machine's database): what 2 cores could sustain.
+        "client_cpu_ms_per_append": round(client_cpu / max(total, 1) * 1000, 3),
+        "postgres_cpu_ms_per_append": round(postgres_cpu / max(total, 1) * 1000, 3),
+        "appends_per_s_on_2_cores_by_cpu": round(
+            2 / max((client_cpu + postgres_cpu) / max(total, 1), 1e-9)
+        ),
+        "verified_events": result.events,
+        "chain_intact": orphans,  # the only problems: the events name no stored evaluation
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=["inproc", "batch"])
+    parser.add_argument("what", choices=["inproc", "batch", "appends"])
+    parser.add_argument("--url")
+    parser.add_argument("--processes", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--rounds", type=int, default=300)
     parser.add_argument("--cold", action="store_true")
     args = parser.parse_args()
-    out = inproc(args.rounds, args.cold) if args.what == "inproc" else batch(args.rounds)
+    if args.what == "appends":
+        out = appends(args.url, args.processes, args.threads, args.seconds)
+    elif args.what == "inproc":
+        out = inproc(args.rounds, args.cold)
+    else:
+        out = batch(args.rounds)
     print(json.dumps(out))
 
 

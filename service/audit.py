@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
@@ -29,6 +29,7 @@ KINDS = ("created", "adjusted", "replayed")
 # of different evaluations. A different number needs a new migration adding head rows.
 LANES = 16
 LEGACY_LANE = 1  # the chain from before lanes: its events hash without a `lane` field
+_EVENT_COLUMNS = tuple(c.key for c in Event.__table__.columns)
 
 
 def canonical(value: Any) -> str:
@@ -119,11 +120,14 @@ def append(
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
     lane = lane_of(evaluation_id) if kind == "created" else lane_for(session, evaluation_id)
-    head = lock(session, lane)
+    # Core statements, not the ORM's unit of work: this runs under the lane's lock.
+    head_seq, head_hash = session.execute(
+        select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == lane).with_for_update()
+    ).one()
     rubric_id, version, sha = rubric
     event = Event(
         lane=lane,
-        seq=head.seq + 1,
+        seq=head_seq + 1,
         evaluation_id=evaluation_id,
         kind=kind,
         actor_key=actor.key,
@@ -134,12 +138,13 @@ def append(
         rubric_version=version,
         rubric_sha256=sha,
         payload=canonical(payload),
-        prev_hash=head.hash,
+        prev_hash=head_hash,
     )
-    event.hash = event_hash(head.hash, event)
-    session.add(event)
-    head.seq = event.seq
-    head.hash = event.hash
+    event.hash = event_hash(head_hash, event)
+    session.execute(insert(Event).values({c: getattr(event, c) for c in _EVENT_COLUMNS}))
+    session.execute(
+        update(ChainHead).where(ChainHead.id == lane).values(seq=event.seq, hash=event.hash)
+    )
     return event
 
 
