@@ -21,7 +21,9 @@ after/before ratios. Measures:
   fresh PostgreSQL schema (each append its own transaction): appends/s, and whether
   `audit verify` finds the chain intact afterwards;
 - `load`: the same server under wrk, 32 connections, `--duration` s: stored evaluations/s,
-  p50, p99, and the server's CPU per evaluation.
+  p50, p99, and the server's CPU per evaluation (all its processes);
+- `multi`: the same with every core: `serve --workers <cores>` on main (its only way),
+  `serve --processes <cores>` (HAProxy in front) on this tree.
 
 CPU times come from the kernel's accounting of the measured process, so a neighbour's load
 changes them far less than wall-clock figures; throughput and latencies are wall-clock and are
@@ -215,7 +217,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
-                        choices=["inproc", "batch", "stored", "load", "appends"])
+                        choices=["inproc", "batch", "stored", "load", "multi", "appends"])
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
     parser.add_argument("--requests", type=int, default=200, help="sequential stored requests")
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
@@ -253,6 +255,14 @@ def main() -> None:
                     record(f"stored-{db}", which, stored_one_at_a_time(tree, db, args.requests))
                 if "load" in args.only:
                     record(f"load-{db}", which, under_load(tree, db, args.duration, args.connections))
+                if "multi" in args.only:
+                    # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
+                    cores = str(os.cpu_count() or 1)
+                    multi = ["--workers", cores] if which == "before" else ["--processes", cores]
+                    command = [python_of(tree), "-m", "service.cli", "serve", "--host",
+                               "127.0.0.1", "--port", "{port}", *multi]
+                    record(f"multi-{db}", which,
+                           under_load(tree, db, args.duration, args.connections, command))
     print("ratios (after/before, medians over repeats):")
     for name, rows in results.items():
         keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
