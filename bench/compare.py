@@ -22,6 +22,8 @@ after/before ratios. Measures:
   `audit verify` finds the chain intact afterwards;
 - `load`: the same server under wrk, 32 connections, `--duration` s: stored evaluations/s,
   p50, p99, and the server's CPU per evaluation (all its processes);
+- `openloop`: one server process, requests sent at `--rate` per second for `--duration` s
+  whatever the answers (open loop; latency counted from when each was due): p50, p99;
 - `multi`: the same with every core: `serve --workers <cores>` on main (its only way),
   `serve --processes <cores>` (HAProxy in front) on this tree.
 
@@ -208,6 +210,62 @@ def under_load(
     }
 
 
+def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
+    """Requests sent at a fixed rate whatever the answers (open loop): latency p50/p99.
+
+    Each latency counts from the moment the request was due, so a server that falls behind
+    shows it (no coordinated omission). Sent by asyncio + httpx from this process.
+    """
+    import asyncio
+
+    payload = body("json").encode("utf-8")
+
+    async def run(base: str, key: str) -> tuple[list[float], int]:
+        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        latencies: list[float] = []
+        failed = 0
+        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
+
+            async def one(due: float) -> None:
+                nonlocal failed
+                await asyncio.sleep(max(0.0, due - time.perf_counter()))
+                response = await client.post(f"/v1/evaluations?rubric={RUBRIC}", content=payload)
+                if response.status_code != 201:
+                    failed += 1
+                latencies.append(time.perf_counter() - due)
+
+            start = time.perf_counter() + 0.5
+            count = int(seconds * rate)
+            await asyncio.gather(*(one(start + i / rate) for i in range(count)))
+        return latencies, failed
+
+    with database(db) as url, tempfile.TemporaryDirectory() as tmp:
+        key = reviewer_key(tree, url)
+        with serve(tree, url, Path(tmp) / "server.log") as (base, _pgid):
+            asyncio.run(_warm(base, key, payload))
+            latencies, failed = asyncio.run(run(base, key))
+    ordered = sorted(latencies)
+    return {
+        "db": db,
+        "rate_per_s": rate,
+        "requests": len(ordered),
+        "failed": failed,
+        "p50_ms": round(ordered[len(ordered) // 2] * 1000, 1),
+        "p99_ms": round(ordered[max(0, round(0.99 * len(ordered)) - 1)] * 1000, 1),
+        "max_ms": round(ordered[-1] * 1000, 1),
+        "load": load_average(),
+    }
+
+
+async def _warm(base: str, key: str, payload: bytes) -> None:
+    """Twenty requests one after the other: imports, caches and connections warm."""
+    headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
+        for _ in range(20):
+            (await client.post(f"/v1/evaluations?rubric={RUBRIC}", content=payload)).raise_for_status()
+
+
 def ratio(before: float, after: float) -> str:
     """after/before, as `×0.42`."""
     return f"×{after / before:.2f}" if before else "-"
@@ -217,7 +275,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
-                        choices=["inproc", "batch", "stored", "load", "multi", "appends"])
+                        choices=["inproc", "batch", "stored", "load", "multi", "appends",
+                                 "openloop"])
+    parser.add_argument("--rate", type=float, default=15.0,
+                        help="openloop: requests per second (about half of saturation here)")
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
     parser.add_argument("--requests", type=int, default=200, help="sequential stored requests")
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
@@ -255,6 +316,8 @@ def main() -> None:
                     record(f"stored-{db}", which, stored_one_at_a_time(tree, db, args.requests))
                 if "load" in args.only:
                     record(f"load-{db}", which, under_load(tree, db, args.duration, args.connections))
+                if "openloop" in args.only:
+                    record(f"openloop-{db}", which, open_loop(tree, db, args.duration, args.rate))
                 if "multi" in args.only:
                     # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
                     cores = str(os.cpu_count() or 1)
