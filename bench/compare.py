@@ -224,13 +224,23 @@ def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         latencies: list[float] = []
         failed = 0
-        limits = httpx.Limits(max_connections=256, max_keepalive_connections=256)
+        # Idle connections are dropped before uvicorn's 5 s keep-alive timeout closes them,
+        # so a request never races the server's close of the connection it reuses.
+        limits = httpx.Limits(
+            max_connections=256, max_keepalive_connections=256, keepalive_expiry=3
+        )
         async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
 
             async def one(due: float) -> None:
                 nonlocal failed
                 await asyncio.sleep(max(0.0, due - time.perf_counter()))
-                response = await client.post(f"/v1/evaluations?rubric={RUBRIC}", content=payload)
+                try:
+                    response = await client.post(
+                        f"/v1/evaluations?rubric={RUBRIC}", content=payload
+                    )
+                except httpx.TransportError:
+                    failed += 1  # counted, not retried
+                    return
                 if response.status_code != 201:
                     failed += 1
                 latencies.append(time.perf_counter() - due)
