@@ -74,7 +74,10 @@ class _Snapshots:
 
     def get(self, rubric: Rubric) -> tuple[Snapshot, str, str]:
         """(snapshot, body, snapshot id = sha256 of the body)."""
-        key = (rubric.sha256, str(rubric.path), *(r.path for r in rubric.rule_sets))
+        # The snapshot names its sources as the compiled rules and bands show them.
+        shown = {r.source.rpartition(":")[0] for r in rubric.rules}
+        shown |= {b.source.rpartition(":")[0] for b in rubric.bands}
+        key = (rubric.sha256, str(rubric.path), *sorted(shown))
         with self._lock:
             found = self._entries.get(key)
         if found is not None:
