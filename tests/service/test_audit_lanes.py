@@ -258,3 +258,31 @@ def make_event_rows() -> Callable[[Store], str]:
         return evaluation_id
 
     return make
+
+
+def test_the_migration_goes_back_while_only_lane_1_is_used(
+    database_url: str, make_event_rows: Callable[[Store], str]
+) -> None:
+    store = Store(database_url)
+    _upgrade_to(store, "0001")
+    make_event_rows(store)
+    store.migrate()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT count(*) FROM chain_head")).scalar_one() == 1
+        assert conn.execute(text("SELECT count(*) FROM events")).scalar_one() == 2
+        assert conn.execute(text("SELECT report FROM evaluations")).scalar_one() is not None
+    store.migrate()  # and forward again: the same chain, still intact
+    with store.read() as session:
+        assert audit.verify(session).ok
+    # Once another lane has events, going back would fork the chain: refused.
+    other = next(f"ev-{n}" for n in range(100) if audit.lane_of(f"ev-{n}") != audit.LEGACY_LANE)
+    _append(store, other)
+    with pytest.raises(RuntimeError, match="lanes other than 1"), store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0001")
+    store.dispose()
