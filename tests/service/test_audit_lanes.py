@@ -282,7 +282,8 @@ def test_the_migration_goes_back_while_only_lane_1_is_used(
     # Once another lane has events, going back would fork the chain: refused.
     other = next(f"ev-{n}" for n in range(100) if audit.lane_of(f"ev-{n}") != audit.LEGACY_LANE)
     _append(store, other)
-    with pytest.raises(RuntimeError, match="lanes other than 1"), store.engine.begin() as conn:
+    with store.engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0001")
+        with pytest.raises(RuntimeError, match="lanes other than 1"):
+            command.downgrade(config, "0001")
     store.dispose()
