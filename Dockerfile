@@ -3,6 +3,7 @@
 #
 #   docker build -t jixiao .
 #   docker run -p 8000:8000 -v jixiao-data:/data jixiao      # prints a one-time admin key
+#   docker run -p 8000:8000 -v jixiao-data:/data jixiao serve --processes 0   # every core
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -27,6 +28,10 @@ RUN set -e; jixiao rubric lint; jixiao rubric test
 
 # -- runtime: slim, no compiler, not root ---------------------------------------------------
 FROM ${PYTHON_IMAGE} AS runtime
+# HAProxy for `jixiao serve --processes 0`: one process per core behind it (docs/deploy.md).
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends haproxy \
+ && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --uid 10001 --no-create-home --shell /usr/sbin/nologin jixiao \
  && mkdir /data \
  && chown jixiao:jixiao /data
@@ -45,4 +50,5 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/healthz' % os.environ.get('JIXIAO_PORT', '8000'), timeout=4)"]
 ENTRYPOINT ["jixiao"]
+# One process; `docker run … jixiao serve --processes 0` runs one per core behind HAProxy.
 CMD ["serve"]

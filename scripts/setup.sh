@@ -10,6 +10,13 @@ if ! fc-list 2>/dev/null | grep -qi "wqy"; then
   apt_install --no-install-recommends fonts-wqy-microhei libpango-1.0-0 libpangoft2-1.0-0 \
     libharfbuzz-subset0 fontconfig
 fi
+# HAProxy (Debian), for `jixiao serve --processes N`: one process per core behind it.
+if command -v apt-get >/dev/null && ! command -v haproxy >/dev/null && ! [ -x /usr/sbin/haproxy ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  # Optional (only --processes needs it): a failed install does not stop the setup.
+  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null; } \
+    || echo "setup: haproxy not installed; jixiao serve --processes needs it" >&2
+fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv

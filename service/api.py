@@ -35,6 +35,7 @@ from service.errors import (
 )
 from service.evaluations import EvaluationService, invalid_package
 from service.metrics import CONTENT_TYPE
+from service.pool import EnginePool
 from service.rubrics import Rubrics
 from service.store import ApiKey, Store
 from service.submission import DocumentIn, Submission, from_json_body, from_multipart
@@ -270,9 +271,13 @@ async def create_evaluation(
             )
     except PackageError as exc:
         raise invalid_package(exc) from None
-    created = await run_in_threadpool(
-        _service(request).create, principal, submission, rubric_ref=rubric, mode=mode, as_of=as_of
+    service = _service(request)
+    pool: EnginePool = request.app.state.pool
+    # Scoring waits its turn in the bounded engine pool; storing (I/O) runs in the thread pool.
+    scored = await pool.run(
+        service.score, principal, submission, rubric_ref=rubric, mode=mode, as_of=as_of
     )
+    created = await run_in_threadpool(service.store_scored, scored)
     return _report(created.body, 201, {"Location": f"/v1/evaluations/{created.id}"})
 
 

@@ -1,9 +1,15 @@
 """The audit trail: append-only events, each chained to the one before by SHA-256.
 
 An event's hash covers its own fields and the previous event's hash, so changing, removing or
-reordering any event breaks every hash after it. The chain is global (one sequence across all
-evaluations), which also detects a deleted evaluation. `verify` walks it, and checks that the
-stored package, reports and rubric snapshots still hash to what their events recorded.
+reordering any event breaks every hash after it. There are `LANES` chains ("lanes"), each with
+its own head row and lock, so that appends of different evaluations do not all wait for one
+lock: an evaluation's events all go to one lane (its `created` event's, chosen from its id),
+so each evaluation's history is one ordered piece of one chain. Every lane is global in the
+sense that matters: it holds events of many evaluations, and its head names its last event,
+so a deleted evaluation, event or tail of events is detected. `verify` walks every lane, and
+checks that the stored package, reports and rubric snapshots still hash to what their events
+recorded. Lane 1 is the chain as it was before lanes (migration 0013); its events hash
+without a lane field, exactly as they did.
 """
 
 from __future__ import annotations
@@ -13,13 +19,18 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
 
 # `published`: a staged rubric version published by an admin; its evaluation_id is "".
 KINDS = ("created", "adjusted", "replayed", "withdrawn", "published")
+# Chain heads made by migration 0013 (one row each): more lanes, less waiting between writers
+# of different evaluations. A different number needs a new migration adding head rows.
+LANES = 16
+LEGACY_LANE = 1  # the chain from before lanes: its events hash without a `lane` field
+_EVENT_COLUMNS = tuple(c.key for c in Event.__table__.columns)
 
 
 def canonical(value: Any) -> str:
@@ -46,7 +57,9 @@ class Actor:
 
 
 def _hashed_fields(event: Event) -> dict[str, Any]:
+    lane = {} if event.lane == LEGACY_LANE else {"lane": event.lane}
     return {
+        **lane,
         "seq": event.seq,
         "evaluation_id": event.evaluation_id,
         "kind": event.kind,
@@ -66,14 +79,28 @@ def event_hash(prev_hash: str, event: Event) -> str:
     return sha256_text(prev_hash + "\n" + canonical(_hashed_fields(event)))
 
 
-def lock(session: Session) -> ChainHead:
-    """Lock the chain head for this transaction and return it.
+def lane_of(evaluation_id: str) -> int:
+    """The lane of a new evaluation: spread evenly over the lanes by its id."""
+    return 1 + int(hashlib.sha256(evaluation_id.encode("utf-8")).hexdigest()[:8], 16) % LANES
 
-    FOR UPDATE serialises writers on PostgreSQL; SQLite writers are already serialised by
-    BEGIN IMMEDIATE (service.store). Taken again in the same transaction, it is a no-op.
+
+def lane_for(session: Session, evaluation_id: str) -> int:
+    """The lane of an evaluation's events: its `created` event's, else `lane_of` its id."""
+    lane = session.scalar(
+        select(Event.lane).where(Event.evaluation_id == evaluation_id, Event.kind == "created")
+    )
+    return lane if lane is not None else lane_of(evaluation_id)
+
+
+def lock(session: Session, lane: int = LEGACY_LANE) -> ChainHead:
+    """Lock one lane's head for this transaction and return it.
+
+    FOR UPDATE serialises that lane's writers on PostgreSQL (other lanes go on); SQLite writers
+    are already serialised by BEGIN IMMEDIATE (service.store). Taken again in the same
+    transaction, it is a no-op.
     """
     return session.execute(
-        select(ChainHead).where(ChainHead.id == 1).with_for_update()
+        select(ChainHead).where(ChainHead.id == lane).with_for_update()
     ).scalar_one()
 
 
@@ -87,13 +114,21 @@ def append(
     rubric: tuple[str, str, str],
     payload: dict[str, Any],
 ) -> Event:
-    """Append one event to the chain, inside the caller's transaction."""
+    """Append one event to its evaluation's lane, inside the caller's transaction.
+
+    Called last in the transaction, so that the lane's lock is held only until the commit.
+    """
     if kind not in KINDS:
         raise ValueError(f"unknown event kind {kind!r}")
-    head = lock(session)
+    lane = lane_of(evaluation_id) if kind == "created" else lane_for(session, evaluation_id)
+    # Core statements, not the ORM's unit of work: this runs under the lane's lock.
+    head_seq, head_hash = session.execute(
+        select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == lane).with_for_update()
+    ).one()
     rubric_id, version, sha = rubric
     event = Event(
-        seq=head.seq + 1,
+        lane=lane,
+        seq=head_seq + 1,
         evaluation_id=evaluation_id,
         kind=kind,
         actor_key=actor.key,
@@ -104,18 +139,20 @@ def append(
         rubric_version=version,
         rubric_sha256=sha,
         payload=canonical(payload),
-        prev_hash=head.hash,
+        prev_hash=head_hash,
     )
-    event.hash = event_hash(head.hash, event)
-    session.add(event)
-    head.seq = event.seq
-    head.hash = event.hash
+    event.hash = event_hash(head_hash, event)
+    session.execute(insert(Event).values({c: getattr(event, c) for c in _EVENT_COLUMNS}))
+    session.execute(
+        update(ChainHead).where(ChainHead.id == lane).values(seq=event.seq, hash=event.hash)
+    )
     return event
 
 
 def event_json(event: Event) -> dict[str, Any]:
     """An event as the API shows it, with its place in the chain."""
     return {
+        "lane": event.lane,
         **_hashed_fields(event),
         "prev_hash": event.prev_hash,
         "hash": event.hash,
@@ -138,15 +175,20 @@ class Verification:
 
 
 def verify(session: Session) -> Verification:
-    """Walk the whole chain and cross-check every evaluation against its events."""
+    """Walk every lane and cross-check every evaluation against its events."""
     out = Verification()
-    prev = GENESIS
-    expected_seq = 1
     last_report: dict[str, str] = {}  # evaluation id -> report sha256 of its newest event
     created: dict[str, dict[str, Any]] = {}
-    for event in session.scalars(select(Event).order_by(Event.seq)).yield_per(500):
+    heads = {head.id: head for head in session.scalars(select(ChainHead))}
+    ends: dict[int, tuple[int, str]] = {}  # lane -> (seq, hash) of its last event
+    lanes_of: dict[str, set[int]] = {}  # evaluation id -> the lanes its events are in
+    lane, prev, expected_seq = None, GENESIS, 1
+    events = select(Event).order_by(Event.lane, Event.seq)
+    for event in session.scalars(events).yield_per(500):
+        if event.lane != lane:
+            lane, prev, expected_seq = event.lane, GENESIS, 1
         out.events += 1
-        where = f"event {event.seq} ({event.kind}, evaluation {event.evaluation_id})"
+        where = f"event {event.lane}.{event.seq} ({event.kind}, evaluation {event.evaluation_id})"
         if event.seq != expected_seq:
             out.problems.append(f"{where}: expected sequence number {expected_seq}")
         if event.prev_hash != prev:
@@ -159,13 +201,26 @@ def verify(session: Session) -> Verification:
             payload = {}
         if event.kind == "created":
             created[event.evaluation_id] = payload | {"_rubric_sha256": event.rubric_sha256}
+        lanes_of.setdefault(event.evaluation_id, set()).add(event.lane)
         if "report_sha256" in payload and event.kind in ("created", "adjusted"):
             last_report[event.evaluation_id] = payload["report_sha256"]
         prev = event.hash
         expected_seq = event.seq + 1
-    head = session.get(ChainHead, 1)
-    if head is None or head.seq != expected_seq - 1 or head.hash != prev:
-        out.problems.append("chain head does not name the last event (events removed at the end?)")
+        ends[event.lane] = (event.seq, event.hash)
+    for evaluation_id, lanes in lanes_of.items():
+        if len(lanes) > 1:
+            # An evaluation's history is one piece of one chain, or its order is not proven.
+            out.problems.append(
+                f"evaluation {evaluation_id}: events in several lanes {sorted(lanes)}"
+            )
+    for number in sorted(set(range(1, LANES + 1)) | set(heads) | set(ends)):
+        head = heads.get(number)
+        end = ends.get(number, (0, GENESIS))
+        if head is None or (head.seq, head.hash) != end:
+            out.problems.append(
+                f"lane {number}: chain head does not name the last event (events removed at "
+                "the end?)"
+            )
     for ev in session.scalars(select(Evaluation).order_by(Evaluation.seq)).yield_per(200):
         out.evaluations += 1
         where = f"evaluation {ev.id}"
@@ -176,7 +231,7 @@ def verify(session: Session) -> Verification:
         checks = {
             "package": (sha256_text(ev.package), record.get("package_sha256")),
             "automatic report": (sha256_text(ev.automatic_report), record.get("report_sha256")),
-            "current report": (sha256_text(ev.report), last_report.get(ev.id)),
+            "current report": (sha256_text(ev.current_report), last_report.get(ev.id)),
             "rubric sha256": (ev.rubric_sha256, record.get("_rubric_sha256")),
         }
         snapshot = session.get(RubricSnapshot, ev.snapshot_id)

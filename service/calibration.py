@@ -51,7 +51,8 @@ def review_agreement(
 ) -> list[ClauseReview]:
     """Per (rubric version, clause): reviewed evaluations, kept bands and moves, sorted."""
     query = select(Evaluation.rubric_id, Evaluation.rubric_version, Evaluation.report).where(
-        Evaluation.adjustments > 0
+        Evaluation.adjustments > 0,
+        Evaluation.withdrawn_at.is_(None),  # a withdrawn evaluation has left the season
     )
     if fiscal_year is not None:
         query = query.where(Evaluation.fiscal_year == fiscal_year)

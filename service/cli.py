@@ -39,6 +39,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument(
         "--workers", type=int, help="worker processes; default $JIXIAO_WORKERS, then 1"
     )
+    serve.add_argument(
+        "--processes",
+        type=int,
+        help="single-worker processes behind HAProxy (0: one per core); "
+        "default $JIXIAO_PROCESSES, then 1 (no HAProxy)",
+    )
 
     keys = sub.add_parser("keys", help="API keys")
     ksub = keys.add_subparsers(dest="keys_command", required=True)
@@ -101,6 +107,17 @@ def _serve(args: argparse.Namespace) -> int:
         # The workers inherit the environment: one secret for all of them, so a web session
         # made by one worker is accepted by the others. Replicas must set it themselves.
         os.environ["JIXIAO_SESSION_SECRET"] = secrets.token_urlsafe(32)
+    processes: int = args.processes if args.processes is not None else settings.processes
+    if processes != 1:
+        from service.balancer import BalancerError, serve_balanced
+
+        try:
+            return serve_balanced(
+                args.host or settings.host, args.port or settings.port, processes or os.cpu_count() or 1
+            )
+        except BalancerError as exc:
+            print(f"jixiao: {exc}", file=sys.stderr)
+            return EXIT_INPUT
     uvicorn.run(
         "service.app:create_app",  # an import string and a factory: required for workers > 1
         factory=True,

@@ -10,12 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import threading
 import uuid
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from engine.adjust import Adjustment, AdjustmentError, apply_adjustment
@@ -45,9 +47,50 @@ def parse_report(text: str) -> dict[str, Any]:
     return report
 
 
-def with_id(evaluation_id: str, report: dict[str, Any]) -> str:
-    """The report as the API returns it: the evaluation's `id` first, then the report."""
-    return render_json({"id": evaluation_id, **report})
+def with_id(evaluation_id: str, text: str) -> str:
+    """The report as the API returns it: the evaluation's `id` first, then the report.
+
+    The same bytes as `render_json({"id": evaluation_id, **report})`, spliced into the report
+    as rendered instead of parsing and rendering it again.
+    """
+    if not text.startswith("{\n"):  # not a rendered, non-empty object: render it again
+        return render_json({"id": evaluation_id, **parse_report(text)})
+    return '{\n  "id": ' + json.dumps(evaluation_id, ensure_ascii=False) + "," + text[1:]
+
+
+class _Snapshots:
+    """Each rubric version's snapshot, its stored body and id, built once per process.
+
+    `snapshot_of` reads and hashes every rule file; a compiled rubric never changes, so its
+    snapshot is kept, keyed by the rubric's content hash and the names its sources show
+    (the same content read from another folder is another snapshot). A rubric edited on disk
+    compiles to another sha256 and so to another entry.
+    """
+
+    LIMIT = 64  # rubric versions in use at once are a handful; old ones fall out
+
+    def __init__(self) -> None:
+        self._entries: dict[tuple[str, ...], tuple[Snapshot, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, rubric: Rubric) -> tuple[Snapshot, str, str]:
+        """(snapshot, body, snapshot id = sha256 of the body)."""
+        # The snapshot names its sources as the compiled rules and bands show them.
+        shown = {r.source.rpartition(":")[0] for r in rubric.rules}
+        shown |= {b.source.rpartition(":")[0] for b in rubric.bands}
+        key = (rubric.sha256, str(rubric.path), *sorted(shown))
+        with self._lock:
+            found = self._entries.get(key)
+        if found is not None:
+            return found
+        snapshot = snapshot_of(rubric)
+        body = snapshot.body()
+        entry = (snapshot, body, audit.sha256_text(body))
+        with self._lock:
+            if len(self._entries) >= self.LIMIT:
+                self._entries.pop(next(iter(self._entries)))
+            self._entries[key] = entry
+        return entry
 
 
 def invalid_package(exc: PackageError) -> ApiError:
@@ -147,6 +190,19 @@ class Created:
     body: str
 
 
+@dataclass(frozen=True)
+class Scored:
+    """A scored package ready to store: the row, the snapshot and the event's payload."""
+
+    principal: Principal
+    evaluation: Evaluation
+    snapshot: Snapshot
+    snapshot_body: str
+    payload: dict[str, Any]
+    rubric_ref: str
+    rules: list[str]
+
+
 class EvaluationService:
     """The endpoints' work, over one store, rubric catalogue, evaluator and metrics."""
 
@@ -164,6 +220,7 @@ class EvaluationService:
         self.rubrics = rubrics
         self.evaluator = evaluator
         self.metrics = metrics
+        self.snapshots = _Snapshots()
 
     # -- create -----------------------------------------------------------------------------
 
@@ -177,6 +234,20 @@ class EvaluationService:
         as_of: dt.date | None,
     ) -> Created:
         """Score a package and store it with its `created` event; the automatic report."""
+        return self.store_scored(
+            self.score(principal, submission, rubric_ref=rubric_ref, mode=mode, as_of=as_of)
+        )
+
+    def score(
+        self,
+        principal: Principal,
+        submission: Submission,
+        *,
+        rubric_ref: str | None,
+        mode: Mode,
+        as_of: dt.date | None,
+    ) -> Scored:
+        """The CPU-bound half of `create`: read, score, render and hash; nothing stored."""
         if principal.role not in ("department", "reviewer"):
             raise forbidden(
                 "只有部门或复核人员可以提交评分", "only department or reviewer keys score"
@@ -216,89 +287,89 @@ class EvaluationService:
             )
         report = self._evaluate(package, rubric, mode, when)
         text = render_json(report)
-        snapshot = snapshot_of(rubric)
-        evaluation_id = str(uuid.uuid4())
+        snapshot, snapshot_body, snapshot_id = self.snapshots.get(rubric)
         total = report["total"]
+        # Everything the rows need is computed here, before any transaction opens, so that
+        # the write lock (SQLite) and the chain lock (taken last, in audit.append) are held
+        # only for the inserts.
+        package_json = submission.to_json()
+        payload = {
+            "decision_id": report["decision_id"],
+            "mode": mode,
+            "as_of": when.isoformat(),
+            "department": dossier.department,
+            "fiscal_year": dossier.fiscal_year,
+            "total": plain(q2(total["score"])),
+            "package_sha256": audit.sha256_text(package_json),
+            "report_sha256": audit.sha256_text(text),
+            "snapshot_sha256": snapshot_id,
+        }
+        evaluation = Evaluation(
+            id=str(uuid.uuid4()),
+            decision_id=report["decision_id"],
+            department=dossier.department,
+            fiscal_year=dossier.fiscal_year,
+            rubric_id=rubric.spec.id,
+            rubric_version=rubric.spec.version,
+            rubric_sha256=rubric.sha256,
+            snapshot_id=snapshot_id,
+            mode=mode,
+            as_of=when,
+            created_by=principal.key,
+            total_max=plain(q2(total["max"])),
+            automatic_score=plain(q2(total["score"])),
+            score=plain(q2(total["score"])),
+            adjustments=0,
+            package=package_json,
+            automatic_report=text,
+            report=None,  # the automatic report is the current one until adjusted
+        )
+        return Scored(
+            principal,
+            evaluation,
+            snapshot,
+            snapshot_body,
+            payload,
+            rubric.ref,
+            _deduction_rules(report),
+        )
+
+    def store_scored(self, scored: Scored) -> Created:
+        """The storing half of `create`: the rows and the `created` event, in one transaction."""
+        evaluation, payload = scored.evaluation, scored.payload
+        evaluation_id = evaluation.id
+        rubric_key = (evaluation.rubric_id, evaluation.rubric_version, evaluation.rubric_sha256)
         with self.store.write() as session:
-            # Take the chain lock first: it serialises this writer with the others, so two
-            # requests never both insert the same new snapshot.
-            audit.lock(session)
-            snapshot_body = snapshot.body()
-            snapshot_id = audit.sha256_text(snapshot_body)
-            if session.get(RubricSnapshot, snapshot_id) is None:
-                session.add(
-                    RubricSnapshot(
-                        id=snapshot_id,
-                        rubric_sha256=snapshot.sha256,
-                        rubric_id=snapshot.rubric_id,
-                        version=snapshot.version,
-                        title=snapshot.title,
-                        body=snapshot_body,
-                        created_at=now(),
-                    )
-                )
-                session.flush()
-            package_json = submission.to_json()
+            _insert_snapshot(session, scored.snapshot, scored.snapshot_body, evaluation.snapshot_id)
             at = now()
-            session.add(
-                Evaluation(
-                    id=evaluation_id,
-                    decision_id=report["decision_id"],
-                    department=dossier.department,
-                    fiscal_year=dossier.fiscal_year,
-                    rubric_id=rubric.spec.id,
-                    rubric_version=rubric.spec.version,
-                    rubric_sha256=rubric.sha256,
-                    snapshot_id=snapshot_id,
-                    mode=mode,
-                    as_of=when,
-                    created_at=at,
-                    created_by=principal.key,
-                    total_max=plain(q2(total["max"])),
-                    automatic_score=plain(q2(total["score"])),
-                    score=plain(q2(total["score"])),
-                    adjustments=0,
-                    package=package_json,
-                    automatic_report=text,
-                    report=text,
-                )
-            )
+            evaluation.created_at = at
+            session.add(evaluation)
             audit.append(
                 session,
                 evaluation_id=evaluation_id,
                 kind="created",
-                actor=principal.actor,
+                actor=scored.principal.actor,
                 at=at,
-                rubric=(rubric.spec.id, rubric.spec.version, rubric.sha256),
-                payload={
-                    "decision_id": report["decision_id"],
-                    "mode": mode,
-                    "as_of": when.isoformat(),
-                    "department": dossier.department,
-                    "fiscal_year": dossier.fiscal_year,
-                    "total": plain(q2(total["score"])),
-                    "package_sha256": audit.sha256_text(package_json),
-                    "report_sha256": audit.sha256_text(text),
-                    "snapshot_sha256": snapshot_id,
-                },
+                rubric=rubric_key,
+                payload=payload,
             )
         # Committed: only now is the evaluation acknowledged, counted and logged.
-        rules = _deduction_rules(report)
-        self.metrics.evaluations.labels(rubric=rubric.ref, mode=mode).inc()
-        for rule in rules:
+        mode = evaluation.mode
+        self.metrics.evaluations.labels(rubric=scored.rubric_ref, mode=mode).inc()
+        for rule in scored.rules:
             self.metrics.deductions.labels(rule=rule).inc()
         get_logger().info(
             "evaluation.completed",
             evaluation_id=evaluation_id,
-            decision_id=report["decision_id"],
-            rubric=rubric.ref,
-            rubric_sha256=rubric.sha256,
+            decision_id=evaluation.decision_id,
+            rubric=scored.rubric_ref,
+            rubric_sha256=evaluation.rubric_sha256,
             mode=mode,
-            total=plain(q2(total["score"])),
-            total_max=plain(q2(total["max"])),
-            deductions=rules,
+            total=evaluation.score,
+            total_max=evaluation.total_max,
+            deductions=scored.rules,
         )
-        return Created(evaluation_id, with_id(evaluation_id, report))
+        return Created(evaluation_id, with_id(evaluation_id, evaluation.automatic_report))
 
     def _evaluate(self, package: Any, rubric: Rubric, mode: Mode, as_of: dt.date) -> dict[str, Any]:
         try:
@@ -336,8 +407,8 @@ class EvaluationService:
         """The current report (after adjustments), or the automatic one."""
         with self.store.read() as session:
             ev = self._load(session, principal, evaluation_id)
-            text = ev.automatic_report if automatic else ev.report
-        return with_id(evaluation_id, parse_report(text))
+            text = ev.automatic_report if automatic else ev.current_report
+        return with_id(evaluation_id, text)
 
     def list(
         self,
@@ -399,9 +470,9 @@ class EvaluationService:
         if principal.role != "reviewer":
             raise forbidden("只有复核人员可以调整酌情分", "only reviewer keys adjust scores")
         with self.store.write() as session:
-            # Lock, then read inside the write transaction: two reviewers never overwrite
-            # each other's adjustment.
-            audit.lock(session)
+            # Lock the evaluation's lane, then read inside the write transaction: two
+            # reviewers never overwrite each other's adjustment.
+            audit.lock(session, audit.lane_for(session, evaluation_id))
             ev = self._load(session, principal, evaluation_id)
             _refuse_withdrawn(ev, self.timezone)
             snapshot_row = session.get(RubricSnapshot, ev.snapshot_id)
@@ -409,7 +480,7 @@ class EvaluationService:
                 raise ApiError(500, "snapshot_missing", "评分表快照缺失", "rubric snapshot missing")
             rubric = self._snapshot_rubric(Snapshot.from_body(snapshot_row.body))
             at = now()
-            before = parse_report(ev.report)
+            before = parse_report(ev.current_report)
             try:
                 after = apply_adjustment(
                     before,
@@ -450,7 +521,7 @@ class EvaluationService:
             band=band,
             total=plain(q2(after["total"]["score"])),
         )
-        return with_id(evaluation_id, after)
+        return with_id(evaluation_id, text)
 
     # -- withdraw ---------------------------------------------------------------------------
 
@@ -463,7 +534,8 @@ class EvaluationService:
         if principal.role not in ("reviewer", "admin"):
             raise forbidden("只有复核人员或管理员可以撤回评价", "only reviewer or admin keys withdraw")
         with self.store.write() as session:
-            audit.lock(session)
+            # The evaluation's lane, as for adjustments: one withdrawal wins, the other is refused.
+            audit.lock(session, audit.lane_for(session, evaluation_id))
             ev = self._load(session, principal, evaluation_id)
             _refuse_withdrawn(ev, self.timezone)
             at = now()
@@ -501,7 +573,9 @@ class EvaluationService:
             ev = self._load(session, principal, evaluation_id)
             events = list(
                 session.scalars(
-                    select(Event).where(Event.evaluation_id == ev.id).order_by(Event.seq)
+                    select(Event)
+                    .where(Event.evaluation_id == ev.id)
+                    .order_by(Event.lane, Event.seq)
                 )
             )
             out = [audit.event_json(e) for e in events]
@@ -570,6 +644,31 @@ class EvaluationService:
         self.metrics.replays.labels(reproduced=str(same).lower()).inc()
         get_logger().info("evaluation.replayed", evaluation_id=evaluation_id, reproduced=same)
         return result
+
+
+def _insert_snapshot(session: Session, snapshot: Snapshot, body: str, snapshot_id: str) -> None:
+    """Store a rubric snapshot unless it is there: concurrent writers may both try, one wins.
+
+    No lock is needed: the row is content-addressed, so whoever inserts it inserts the same.
+    """
+    if session.scalar(select(RubricSnapshot.id).where(RubricSnapshot.id == snapshot_id)):
+        return
+    values = {
+        "id": snapshot_id,
+        "rubric_sha256": snapshot.sha256,
+        "rubric_id": snapshot.rubric_id,
+        "version": snapshot.version,
+        "title": snapshot.title,
+        "body": body,
+        "created_at": now(),
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        session.execute(postgresql.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        session.execute(sqlite.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
+    else:  # pragma: no cover - the store supports SQLite and PostgreSQL only
+        session.execute(insert(RubricSnapshot).values(values))
 
 
 def adjustment_refused(exc: AdjustmentError, clause: str, score: Decimal) -> ApiError:

@@ -64,6 +64,16 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    processes: int = Field(
+        default=1,
+        ge=0,
+        description="`jixiao serve` processes behind HAProxy; 0: one per core; 1: no HAProxy",
+    )
+    engine_threads: int = Field(
+        default=1,
+        ge=1,
+        description="threads that score packages in each process; more requests wait in order",
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -9,8 +9,9 @@ as Decimal text, never as floats.
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -98,17 +99,28 @@ class Evaluation(Base):
     adjustments: Mapped[int] = mapped_column(Integer, default=0)
     package: Mapped[str] = mapped_column(Text)  # the submission as received (canonical JSON)
     automatic_report: Mapped[str] = mapped_column(Text)  # the engine's report, as rendered
-    report: Mapped[str] = mapped_column(Text)  # the current report (after adjustments)
+    # The current report once a reviewer has adjusted it; NULL while it is the automatic one,
+    # so a new evaluation stores its report once (see `current_report`).
+    report: Mapped[str | None] = mapped_column(Text)
+
+    @property
+    def current_report(self) -> str:
+        """The report after adjustments: `report`, or the automatic one when never adjusted."""
+        return self.report if self.report is not None else self.automatic_report
     # Withdrawn (撤回): out of the season views; the row and its audit events stay.
     withdrawn_at: Mapped[str | None] = mapped_column(String(40), default=None)
     withdrawn_reason: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class Event(Base):
-    """An audit event. Append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256."""
+    """An audit event. Append-only (triggers refuse UPDATE and DELETE) and chained by SHA-256.
+
+    Events form `LANES` chains (service.audit): `seq` counts within the event's lane.
+    """
 
     __tablename__ = "events"
 
+    lane: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     evaluation_id: Mapped[str] = mapped_column(String(36), index=True)
     kind: Mapped[str] = mapped_column(String(16))
@@ -125,7 +137,7 @@ class Event(Base):
 
 
 class ChainHead(Base):
-    """The one row that names the last audit event; locking it serialises appends."""
+    """One row per lane (`id` = lane) naming its last event; locking it serialises the lane."""
 
     __tablename__ = "chain_head"
 
@@ -167,8 +179,10 @@ class Store:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             self.engine = _sqlite_engine(self.url)
+            self._write_lock: AbstractContextManager[Any] = threading.Lock()
         else:
             self.engine = create_engine(self.url, pool_pre_ping=True, pool_size=10)
+            self._write_lock = nullcontext()
 
     @property
     def display_url(self) -> str:
@@ -184,7 +198,11 @@ class Store:
     @contextmanager
     def write(self) -> Iterator[Session]:
         """A session whose work commits as one transaction, or not at all."""
-        with Session(self.engine, expire_on_commit=False) as session:
+        # SQLite takes one writer at a time, and a writer that finds the file locked sleeps
+        # and retries (busy_timeout) with growing sleeps: under load some waited seconds
+        # while others went first. This process's writers queue on a lock instead, so only
+        # writers of other processes ever meet SQLite's retry loop.
+        with self._write_lock, Session(self.engine, expire_on_commit=False) as session:
             session.connection(execution_options={_WRITE: True})
             try:
                 yield session

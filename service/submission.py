@@ -15,6 +15,7 @@ import binascii
 import json
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import PurePosixPath
 from typing import Any, Literal
 
@@ -120,14 +121,19 @@ class Submission:
         """The engine's Package: documents parsed by the engine's importers with `layout`
         (the rubric bundle's)."""
         if self.form == "package":
-            try:
-                return Package.model_validate_json(json.dumps(self.manifest))
-            except ValidationError as exc:
-                raise PackageError(
-                    "request", problems_from(exc, prefix="package", model=Package)
-                ) from None
+            return self._parsed_package
         dossier = dossier or self.dossier()
         return assemble(dossier, self._documents_for(dossier), layout=layout)
+
+    @cached_property
+    def _parsed_package(self) -> Package:
+        """The `package` form validated once (`dossier()` and `package()` both need it)."""
+        try:
+            return Package.model_validate_json(json.dumps(self.manifest))
+        except ValidationError as exc:
+            raise PackageError(
+                "request", problems_from(exc, prefix="package", model=Package)
+            ) from None
 
     def _documents_for(self, dossier: Dossier) -> list[tuple[str, bytes | str]]:
         """The documents in the manifest's order; each listed one sent once, nothing extra."""

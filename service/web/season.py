@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine import labels
 from engine.decimals import q2
@@ -163,9 +163,11 @@ def season_rows(
     for chunk in (missing[i : i + _IN_CHUNK] for i in range(0, len(missing), _IN_CHUNK)):
         with service.store.read() as session:
             found = session.execute(
-                select(Evaluation.id, Evaluation.adjustments, Evaluation.report).where(
-                    Evaluation.id.in_(chunk)
-                )
+                select(
+                    Evaluation.id,
+                    Evaluation.adjustments,
+                    func.coalesce(Evaluation.report, Evaluation.automatic_report),
+                ).where(Evaluation.id.in_(chunk))
             ).all()
         for evaluation_id, adjustments, text in found:
             cache.put((evaluation_id, adjustments), digest(parse_report(text)))

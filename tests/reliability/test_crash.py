@@ -1,7 +1,7 @@
 """Crash safety: `kill -9` a server (supervisor and workers) in the middle of a load.
 
 Afterwards every evaluation that was answered 201 is in the store, nothing is half-written (each
-evaluation has exactly its `created` event, the chain head names the last event),
+evaluation has exactly its `created` event, each audit lane's head names its last event),
 `jixiao audit verify` passes, and the server restarts cleanly and goes on scoring. Run on SQLite
 and on PostgreSQL.
 """
@@ -73,7 +73,7 @@ def _load_until_killed(server: Server, key: str) -> dict[str, dict[str, Any]]:
 
 
 def _store_is_whole(url: str, acknowledged: set[str]) -> int:
-    """Every acknowledged evaluation stored with one `created` event; the chain head is the last."""
+    """Every acknowledged evaluation stored with one `created` event; each lane head its last."""
     engine = sa.create_engine(url)
     try:
         with engine.connect() as conn:
@@ -86,12 +86,22 @@ def _store_is_whole(url: str, acknowledged: set[str]) -> int:
             ).all()
             assert {e for e, _ in created} == stored  # no evaluation without its event, nor the reverse
             assert all(n == 1 for _e, n in created)
-            seqs = [r[0] for r in conn.execute(sa.text("SELECT seq FROM events ORDER BY seq"))]
-            assert seqs == list(range(1, len(seqs) + 1))  # no gap, no half-appended event
-            last = conn.execute(sa.text("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1")).one()
-            head = conn.execute(sa.text("SELECT seq, hash FROM chain_head WHERE id = 1")).one()
-            assert tuple(head) == tuple(last)
-            for (report,) in conn.execute(sa.text("SELECT report FROM evaluations")):
+            lanes: dict[int, list[tuple[int, str]]] = {}
+            for lane, seq, hash_ in conn.execute(
+                sa.text("SELECT lane, seq, hash FROM events ORDER BY lane, seq")
+            ):
+                lanes.setdefault(lane, []).append((seq, hash_))
+            heads = {
+                lane: (seq, hash_)
+                for lane, seq, hash_ in conn.execute(sa.text("SELECT id, seq, hash FROM chain_head"))
+            }
+            for lane, events in lanes.items():
+                seqs = [seq for seq, _ in events]
+                assert seqs == list(range(1, len(seqs) + 1))  # no gap, no half-appended event
+                assert heads[lane] == events[-1]  # each lane's head names its last event
+            for (report,) in conn.execute(
+                sa.text("SELECT coalesce(report, automatic_report) FROM evaluations")
+            ):
                 json.loads(report)  # complete JSON, not a torn write
             return len(stored)
     finally:

@@ -40,12 +40,25 @@ def _verify_cli(url: str, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]
     return code, capsys.readouterr().out
 
 
+def _head() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from service.store import MIGRATIONS
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
 def test_migrations_are_idempotent(database_url: str) -> None:
     store = Store(database_url)
     store.migrate()
     store.migrate()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0014_withdrawn"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == _head()
         tables = set(sa.inspect(conn).get_table_names())
     assert {"api_keys", "evaluations", "events", "rubric_snapshots", "chain_head"} <= tables
     if store.is_sqlite:
@@ -101,9 +114,15 @@ def test_concurrent_appends_keep_one_linear_chain(database_url: str) -> None:
         t.join()
     assert not errors, errors
     with store.read() as session:
-        seqs = list(session.scalars(select(Event.seq).order_by(Event.seq)))
+        rows = session.execute(select(Event.lane, Event.seq).order_by(Event.lane, Event.seq))
+        lanes: dict[int, list[int]] = {}
+        for lane, seq in rows:
+            lanes.setdefault(lane, []).append(seq)
         result = audit.verify(session)
-    assert seqs == list(range(1, 49))
+    # Each lane is one linear chain: 1, 2, 3, … with no gap and no fork.
+    assert all(seqs == list(range(1, len(seqs) + 1)) for seqs in lanes.values())
+    assert sum(len(seqs) for seqs in lanes.values()) == 48
+    assert len(lanes) > 1  # 48 evaluations spread over the lanes
     # The events name evaluations that do not exist: the only problems are those orphans.
     assert all("missing from the store" in p for p in result.problems)
     assert result.events == 48
@@ -166,10 +185,10 @@ def test_audit_verify_detects_tampering(
     assert _verify_cli(url, capsys)[0] == 0
     _drop_append_only_triggers(any_svc.store)
     statements = {
-        "event payload": "UPDATE events SET payload = replace(payload, 'bureau', 'precheck') WHERE seq = 1",
-        "event removed": "DELETE FROM events WHERE seq = 1",
+        "event payload": f"UPDATE events SET payload = replace(payload, 'bureau', 'precheck') WHERE evaluation_id = '{first['id']}'",
+        "event removed": f"DELETE FROM events WHERE evaluation_id = '{first['id']}'",
         "automatic report": "UPDATE evaluations SET automatic_report = replace(automatic_report, '\"bureau\"', '\"precheck\"')",
-        "current report": "UPDATE evaluations SET report = report || ' '",
+        "current report": "UPDATE evaluations SET report = automatic_report || ' '",
         "package": "UPDATE evaluations SET package = replace(package, 'true', 'false')",
         "snapshot": "UPDATE rubric_snapshots SET body = replace(body, 'points = 2', 'points = 1')",
     }
@@ -178,8 +197,11 @@ def test_audit_verify_detects_tampering(
     code, out = _verify_cli(url, capsys)
     assert code == 1, out
     assert "FAILED" in out
-    if tamper in ("event payload", "event removed"):
-        assert "event 1" in out or "event 2" in out
+    if tamper == "event payload":
+        assert f"evaluation {first['id']})" in out
+    elif tamper == "event removed":
+        # Its lane's head names a missing event, or the lane's next event has lost its link.
+        assert "chain head does not name the last event" in out or "expected sequence" in out
     else:
         assert f"evaluation {first['id']}" in out
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0014_withdrawn"
-down_revision = "0001"
+down_revision = "0013_audit_lanes"
 branch_labels = None
 depends_on = None
 
