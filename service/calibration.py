@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from engine.decimals import q2
 from service.auth import Principal
@@ -50,7 +50,9 @@ def review_agreement(
     service: EvaluationService, principal: Principal, fiscal_year: int | None
 ) -> list[ClauseReview]:
     """Per (rubric version, clause): reviewed evaluations, kept bands and moves, sorted."""
-    query = select(Evaluation.rubric_id, Evaluation.rubric_version, Evaluation.report).where(
+    # The current report: `report` once adjusted (only adjusted evaluations are read here).
+    current = func.coalesce(Evaluation.report, Evaluation.automatic_report)
+    query = select(Evaluation.rubric_id, Evaluation.rubric_version, current).where(
         Evaluation.adjustments > 0,
         Evaluation.withdrawn_at.is_(None),  # a withdrawn evaluation has left the season
     )
