@@ -11,10 +11,10 @@ if ! fc-list 2>/dev/null | grep -qi "wqy"; then
     libharfbuzz-subset0 fontconfig
 fi
 # HAProxy (Debian), for `jixiao serve --processes N`: one process per core behind it.
-if command -v apt-get >/dev/null && ! command -v haproxy >/dev/null && ! [ -x /usr/sbin/haproxy ]; then
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
-  # Optional (only --processes needs it): a failed install does not stop the setup.
-  { $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq haproxy >/dev/null; } \
+if ! command -v haproxy >/dev/null && ! [ -x /usr/sbin/haproxy ]; then
+  # Optional (only --processes needs it): a failed install (apt's output shown) does not stop
+  # the setup.
+  apt_install --no-install-recommends haproxy \
     || echo "setup: haproxy not installed; jixiao serve --processes needs it" >&2
 fi
 PY=${PYTHON:-python3.11}

@@ -17,7 +17,8 @@ import pytest
 from engine.rubric.registry import REPO_ROOT
 from service.balancer import PER_PROCESS, haproxy_config
 from service.store import Store
-from tests.service.conftest import RUBRIC, _free_port, json_body, make_keys
+from tests.serving import free_port
+from tests.service.conftest import RUBRIC, json_body, make_keys
 
 
 def _documented_command() -> list[str]:
@@ -49,7 +50,7 @@ def test_one_keep_alive_client_reaches_every_process(tmp_path: Path) -> None:
     store.migrate()
     keys = make_keys(store)
     store.dispose()
-    port = _free_port()
+    port = free_port()
     cores = os.cpu_count() or 1
     env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
     env |= {"JIXIAO_DB_PATH": str(tmp_path / "j.db"), "JIXIAO_BOOTSTRAP_ADMIN": "false"}
