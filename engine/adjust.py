@@ -96,11 +96,11 @@ def apply_adjustment(report: dict[str, Any], rubric: Rubric, adj: Adjustment) ->
         }
     )
     assessment["mode"] = "reviewer"
-    _recompute(out)
+    _recompute(out, rubric)
     return out
 
 
-def _recompute(report: dict[str, Any]) -> None:
+def _recompute(report: dict[str, Any], rubric: Rubric) -> None:
     for item in report["items"]:
         for clause in item["clauses"]:
             used = sum(
@@ -115,3 +115,5 @@ def _recompute(report: dict[str, Any]) -> None:
             )
         )
     report["total"]["score"] = q2(sum((i["score"] for i in report["items"]), Decimal(0)))
+    if rubric.spec.grades:
+        report["total"]["grade"] = rubric.spec.grade_of(report["total"]["score"])

@@ -27,6 +27,7 @@ CODES: dict[str, str] = {
     "JX015": "unreadable file",
     "JX016": "a published (id, version) whose file changed",
     "JX017": "a version refused on reload (lint or case suites failed); the last good one serves",
+    "JX018": "grade bands do not cover 0 to the total exactly once (a gap or an overlap)",
 }
 
 

@@ -113,8 +113,13 @@ def test_cli_lint_reports_and_fails(tmp_path: Path) -> None:
 
 def test_cli_rubric_test_fails_on_a_wrong_expectation(tmp_path: Path) -> None:
     path = _tree(tmp_path)
+    for other in (path.parent / "tests").glob("*.toml"):  # every suite finds the example
+        other.write_text(
+            other.read_text("utf-8").replace("../../../examples", str(REPO_ROOT / "examples")),
+            "utf-8",
+        )
     suite = path.parent / "tests" / "clauses.toml"
-    text = suite.read_text("utf-8").replace("../../../examples", str(REPO_ROOT / "examples"))
+    text = suite.read_text("utf-8")
     suite.write_text(
         text.replace(
             '{ rule = "notice.not-issued", points = 2 }',

@@ -28,7 +28,7 @@ from engine.diagnostics import PackageError, PackageProblem
 from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
 from engine.model import Package
 from engine.rubric.model import CompiledBand, CompiledRule, Rubric
-from engine.rubric.schema import ClauseSpec, ItemSpec
+from engine.rubric.schema import ClauseSpec, ItemSpec, RubricSpec
 
 FACT_STEP = Decimal("0.0001")  # facts are quantized once, so both backends compare the same values
 
@@ -520,7 +520,7 @@ class _Assembler:
             },
             "mode": self.mode,
             "as_of": self.as_of.isoformat(),
-            "total": {"max": spec.total, "score": total},
+            "total": _total(spec, total),
             "sections": sections,
             "items": items_out,
             "findings": self.findings,
@@ -545,6 +545,14 @@ class _Assembler:
             if band.tag == tag and band.item.name not in names:
                 names.append(band.item.name)
         return names or ["（发现）"]
+
+
+def _total(spec: RubricSpec, score: Decimal) -> dict[str, Any]:
+    """`{max, score}`, and `grade` when the rubric declares grades (older reports stay as they were)."""
+    total: dict[str, Any] = {"max": spec.total, "score": score}
+    if spec.grades:
+        total["grade"] = spec.grade_of(score)
+    return total
 
 
 def _num(value: FieldValue) -> Decimal:

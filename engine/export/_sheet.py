@@ -119,6 +119,8 @@ def build_sheet(report: dict[str, Any]) -> ScoreSheet:
         )
     total = report.get("total", {})
     header.append(("总分", f"{points(total.get('score'))} / {points(total.get('max'))}"))
+    if total.get("grade"):
+        header.append(("考核等级", str(total["grade"])))
 
     rows: list[list[str]] = []
     numbers: list[tuple[Decimal, Decimal, Decimal]] = []
