@@ -55,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument(
         "--out", type=Path, help="also write the printable score sheet: .xlsx, .docx or .pdf"
     )
+    score.add_argument(
+        "--explain",
+        action="store_true",
+        help="print why every rule and band did or did not apply, instead of the report",
+    )
     batch = score.add_argument_group("batch (several dossiers or a folder)")
     batch.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
     batch.add_argument("--out-dir", type=Path, help="write each package's report here")
@@ -143,6 +148,15 @@ def _score(args: argparse.Namespace) -> int:
     if len(args.dossier) > 1 or args.dossier[0].is_dir() or batch_only:
         return _score_batch(args)
     package, rubric, as_of = prepare(args.dossier[0], args.rubric, args.rubrics, args.rules, args.as_of)
+    if args.explain:
+        from engine.evaluate.explain import render_explanation
+
+        _, explanation = Evaluator(_backend(args.backend)).explain(
+            package, rubric, mode=args.mode, as_of=as_of
+        )
+        shown = render_json(explanation) if args.format == "json" else render_explanation(explanation)
+        sys.stdout.write(shown)
+        return 0
     report = Evaluator(_backend(args.backend)).evaluate(
         package, rubric, mode=args.mode, as_of=as_of
     )
@@ -163,6 +177,8 @@ def _score_batch(args: argparse.Namespace) -> int:
         raise ValueError("--jobs must be at least 1")
     if args.out is not None:
         raise ValueError("--out is for one dossier; with several use --out-dir and --out-format")
+    if args.explain:
+        raise ValueError("--explain is for one dossier")
     if args.summary is not None and args.summary.suffix.lower().lstrip(".") not in (
         "csv",
         "xlsx",
