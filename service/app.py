@@ -251,6 +251,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.state.metrics = metrics
     app.state.service = service
     app.include_router(router)
+    from service.season_api import season  # results table, 抽查 sample, explain (#15)
+
+    app.include_router(season)
     from service.web import mount_web  # the reviewer workbench's pages (docs/web.md)
 
     mount_web(app)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
 
-KINDS = ("created", "adjusted", "replayed")
+KINDS = ("created", "adjusted", "replayed", "sampled")
 
 
 def canonical(value: Any) -> str:
@@ -122,6 +122,26 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
+def _sample_problems(payload: dict[str, Any], created: dict[str, dict[str, Any]]) -> list[str]:
+    """Recompute a recorded 抽查 draw from its seed, share and population (engine.sampling)."""
+    from decimal import Decimal, InvalidOperation
+
+    from engine.sampling import draw
+
+    try:
+        members = [(str(i), str(s)) for i, s in payload["population"]]
+        result = draw(str(payload["seed"]), Decimal(str(payload["share"])), members)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        return [f"the sample cannot be recomputed ({type(exc).__name__})"]
+    problems = []
+    if result.drawn != payload.get("drawn"):
+        problems.append("the recorded sample is not what its seed, share and population draw")
+    unknown = [i for i, _ in members if i not in created]
+    if unknown:
+        problems.append(f"the sample's population names {len(unknown)} unknown evaluation(s)")
+    return problems
+
+
 @dataclass
 class Verification:
     """The outcome of `verify`: how much was checked and every problem found."""
@@ -158,6 +178,8 @@ def verify(session: Session) -> Verification:
             payload = {}
         if event.kind == "created":
             created[event.evaluation_id] = payload | {"_rubric_sha256": event.rubric_sha256}
+        if event.kind == "sampled":
+            out.problems.extend(f"{where}: {p}" for p in _sample_problems(payload, created))
         if "report_sha256" in payload and event.kind in ("created", "adjusted"):
             last_report[event.evaluation_id] = payload["report_sha256"]
         prev = event.hash
