@@ -78,8 +78,16 @@ def is_manifest(path: Path) -> bool:
     rubrics, case suites and other TOML beside the dossiers are left alone).
     """
     try:
-        data = tomllib.loads(path.read_text("utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return is_manifest_text(path.read_text("utf-8"))
+    except UnicodeDecodeError:
+        return True
+
+
+def is_manifest_text(text: str) -> bool:
+    """`is_manifest` for a file's text (e.g. an entry of an uploaded zip)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
         return True
     return bool(set(data) & set(Dossier.model_fields))
 

@@ -216,6 +216,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     metrics = Metrics()
     evaluator = Evaluator(backend or process_backend(settings.backend))
     service = EvaluationService(store, rubrics, evaluator, metrics)
+    from service.batches import BatchRunner  # zip batches (#15)
+
+    batch_runner = BatchRunner(settings, service, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -228,6 +231,9 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         log.info("service.started", database=store.display_url, rubrics=loaded)
         for problem in failed:
             log.error("rubric.invalid", diagnostic=problem)
+        resumed = await anyio.to_thread.run_sync(batch_runner.resume)
+        if resumed:
+            log.info("batches.resumed", batches=resumed)
         stop = threading.Event()
         if settings.watch_rubrics:
             threading.Thread(
@@ -237,6 +243,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             yield
         finally:
             stop.set()
+            batch_runner.shutdown()
             store.dispose()
 
     app = FastAPI(
@@ -250,10 +257,14 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.state.rubrics = rubrics
     app.state.metrics = metrics
     app.state.service = service
+    app.state.batches = batch_runner
     app.include_router(router)
     from service.season_api import season  # results table, 抽查 sample, explain (#15)
 
     app.include_router(season)
+    from service.batch_api import batches
+
+    app.include_router(batches)
     from service.web import mount_web  # the reviewer workbench's pages (docs/web.md)
 
     mount_web(app)

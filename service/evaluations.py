@@ -145,8 +145,12 @@ class EvaluationService:
         rubric_ref: str | None,
         mode: Mode,
         as_of: dt.date | None,
+        evaluation_id: str | None = None,
     ) -> Created:
-        """Score a package and store it with its `created` event; the automatic report."""
+        """Score a package and store it with its `created` event; the automatic report.
+
+        `evaluation_id` is given by batches, so a package retried after a lost worker can be
+        stored only once (the id is unique)."""
         if principal.role not in ("department", "reviewer"):
             raise forbidden(
                 "只有部门或复核人员可以提交评分", "only department or reviewer keys score"
@@ -187,7 +191,7 @@ class EvaluationService:
         report = self._evaluate(package, rubric, mode, when)
         text = render_json(report)
         snapshot = snapshot_of(rubric)
-        evaluation_id = str(uuid.uuid4())
+        evaluation_id = evaluation_id or str(uuid.uuid4())
         total = report["total"]
         with self.store.write() as session:
             # Take the chain lock first: it serialises this writer with the others, so two

@@ -49,6 +49,19 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
+    # Batches (POST /v1/batches): the zip's bounds, and the worker processes that score it.
+    batch_max_zip_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    batch_max_entries: int = Field(default=2000, ge=1)
+    batch_max_entry_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    batch_max_total_bytes: int = Field(
+        default=500 * 1024 * 1024, ge=1024, description="the zip's entries, uncompressed"
+    )
+    batch_workers: int = Field(
+        default=1, ge=0, description="worker processes per replica (0: a thread in the server)"
+    )
+    batch_lease_seconds: int = Field(
+        default=300, ge=1, description="a package claimed this long ago by a lost worker is retried"
+    )
 
     def url(self) -> str:
         """The database URL: `database_url`, else the SQLite file at `db_path`."""

@@ -45,6 +45,8 @@ def test_every_endpoint_is_documented(tmp_path: Path) -> None:
         "/v1/evaluations/{evaluation_id}/explain",
         "/v1/seasons/{year}/results.{fmt}",
         "/v1/seasons/{year}/sample",
+        "/v1/batches",
+        "/v1/batches/{batch_id}",
         "/v1/rubrics",
         "/v1/rubrics/reload",
         "/v1/rubrics/diff",

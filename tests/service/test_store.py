@@ -45,7 +45,7 @@ def test_migrations_are_idempotent(database_url: str) -> None:
     store.migrate()
     store.migrate()
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0001"
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one() == "0015_batches"
         tables = set(sa.inspect(conn).get_table_names())
     assert {"api_keys", "evaluations", "events", "rubric_snapshots", "chain_head"} <= tables
     if store.is_sqlite:
