@@ -32,6 +32,7 @@ from service import logs
 from service.api import body_schemas, router
 from service.auth import bootstrap_admin
 from service.backend import process_backend
+from service.batches import BatchRunner
 from service.errors import ApiError, problems_from_errors, to_jsonable
 from service.evaluations import EvaluationService
 from service.metrics import Metrics
@@ -203,6 +204,17 @@ def _log_reload(result: ReloadResult) -> None:
             log.error("rubric.rejected", file=path, diagnostic=problem)
 
 
+def _poll_batches(runner: BatchRunner, stop: threading.Event, every: float) -> None:
+    """Find batch work (this replica's uploads, others', a lost replica's) until stopped."""
+    while True:
+        try:
+            runner.poll()
+        except Exception as exc:  # the database away for a moment: try again next round
+            logs.get_logger().warning("batches.poll_failed", error=type(exc).__name__)
+        if stop.wait(every):
+            return
+
+
 def create_app(settings: Settings | None = None, *, backend: Backend | None = None) -> FastAPI:
     """The application. `backend` overrides the process's backend (tests share theirs)."""
     settings = settings or Settings()
@@ -216,8 +228,6 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     metrics = Metrics()
     evaluator = Evaluator(backend or process_backend(settings.backend))
     service = EvaluationService(store, rubrics, evaluator, metrics)
-    from service.batches import BatchRunner  # zip batches (#15)
-
     batch_runner = BatchRunner(settings, service, store)
 
     @asynccontextmanager
@@ -231,10 +241,11 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         log.info("service.started", database=store.display_url, rubrics=loaded)
         for problem in failed:
             log.error("rubric.invalid", diagnostic=problem)
-        resumed = await anyio.to_thread.run_sync(batch_runner.resume)
-        if resumed:
-            log.info("batches.resumed", batches=resumed)
         stop = threading.Event()
+        threading.Thread(
+            target=_poll_batches, args=(batch_runner, stop, settings.batch_poll_seconds),
+            name="batch-poller", daemon=True,
+        ).start()
         if settings.watch_rubrics:
             threading.Thread(
                 target=watch, args=(rubrics, stop, _log_reload), name="rubric-watcher", daemon=True

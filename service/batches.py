@@ -12,6 +12,7 @@ package is never stored twice (the id is unique).
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import os
@@ -323,34 +324,66 @@ def pool_work(settings: Settings, batch_id: str) -> int:
 
 
 class BatchRunner:
-    """Starts the workers of a batch: `batch_workers` processes (0: one thread in the server)."""
+    """Puts workers on batches: `batch_workers` processes (0: one thread in the server).
+
+    `poll` (at startup, then every `batch_poll_seconds`) finds batches with items to claim
+    (queued, or held by a lost worker past its lease), so a batch uploaded to one replica is
+    worked on by every replica, and one killed mid-batch is finished by the others.
+    """
 
     def __init__(self, settings: Settings, service: EvaluationService, store: Store) -> None:
         self.settings, self.service, self.store = settings, service, store
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
+        self._active: dict[str, int] = {}  # batch id -> this replica's workers on it
 
     def start(self, batch_id: str, items: int) -> None:
-        """Put workers on a batch."""
+        """Put this replica's workers on a batch (none if they are already on it)."""
+        wanted = max(1, min(self.settings.batch_workers, items))
+        with self._lock:
+            if self._active.get(batch_id, 0) > 0:
+                return
+            self._active[batch_id] = wanted
         if self.settings.batch_workers == 0:
             threading.Thread(
-                target=work,
-                args=(self.service, self.store, batch_id, self.settings.batch_lease_seconds),
-                name=f"batch-{batch_id[:8]}",
-                daemon=True,
+                target=self._thread_work, args=(batch_id,), name=f"batch-{batch_id[:8]}", daemon=True
             ).start()
             return
         pool = self._executor()
-        for _ in range(min(self.settings.batch_workers, items)):
+        for _ in range(wanted):
             future = pool.submit(pool_work, self.settings, batch_id)
-            future.add_done_callback(self._log_failure)
+            future.add_done_callback(functools.partial(self._ended, batch_id))
 
-    def resume(self) -> list[str]:
-        """Put workers on every batch with items left (after a restart, or a lost replica)."""
+    def _thread_work(self, batch_id: str) -> None:
+        try:
+            work(self.service, self.store, batch_id, self.settings.batch_lease_seconds)
+        except Exception as exc:  # logged; the items stay claimable by another worker
+            get_logger().error("batch.worker_failed", batch=batch_id, error=repr(exc))
+        finally:
+            self._ended(batch_id, None)
+
+    def _ended(self, batch_id: str, future: Future[int] | None) -> None:
+        if future is not None and not future.cancelled() and future.exception() is not None:
+            get_logger().error("batch.worker_failed", batch=batch_id, error=repr(future.exception()))
+        with self._lock:
+            left = self._active.get(batch_id, 0) - 1
+            if left > 0:
+                self._active[batch_id] = left
+            else:
+                self._active.pop(batch_id, None)
+
+    def poll(self) -> list[str]:
+        """Start workers on every batch with claimable items; their ids."""
+        stale = time.time() - self.settings.batch_lease_seconds
         with self.store.read() as session:
             rows = session.execute(
                 select(BatchItem.batch_id)
-                .where(BatchItem.status.in_((QUEUED, RUNNING)))
+                .where(
+                    or_(
+                        BatchItem.status == QUEUED,
+                        (BatchItem.status == RUNNING) & (BatchItem.claimed_at < stale),
+                    )
+                )
                 .group_by(BatchItem.batch_id)
             ).all()
         batches = sorted(r[0] for r in rows)
@@ -372,14 +405,10 @@ class BatchRunner:
             if self._pool is None:
                 # spawn: a worker starts clean (no copy of the server's threads or connections).
                 self._pool = ProcessPoolExecutor(
-                    max_workers=self.settings.batch_workers, mp_context=mp.get_context("spawn")
+                    max_workers=max(1, self.settings.batch_workers),
+                    mp_context=mp.get_context("spawn"),
                 )
             return self._pool
-
-    @staticmethod
-    def _log_failure(future: Future[int]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            get_logger().error("batch.worker_failed", error=repr(future.exception()))
 
 
 def batch_view(store: Store, batch_id: str) -> dict[str, Any] | None:

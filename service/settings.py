@@ -62,6 +62,9 @@ class Settings(BaseSettings):
     batch_lease_seconds: int = Field(
         default=300, ge=1, description="a package claimed this long ago by a lost worker is retried"
     )
+    batch_poll_seconds: float = Field(
+        default=5.0, gt=0, description="how often a replica looks for batch work (any replica's)"
+    )
 
     def url(self) -> str:
         """The database URL: `database_url`, else the SQLite file at `db_path`."""
