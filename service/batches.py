@@ -444,3 +444,25 @@ def batch_view(store: Store, batch_id: str) -> dict[str, Any] | None:
         "finished": counts[QUEUED] + counts[RUNNING] == 0,
         "items": shown,
     }
+
+
+def running_batches(store: Store, limit: int = 5) -> list[dict[str, Any]]:
+    """The newest batches with packages still to score: id, total, done, failed (the overview's
+    progress bars)."""
+    with store.read() as session:
+        ids = [
+            r[0]
+            for r in session.execute(
+                select(BatchItem.batch_id)
+                .where(BatchItem.status.in_((QUEUED, RUNNING)))
+                .group_by(BatchItem.batch_id)
+            ).all()
+        ]
+        batches = list(session.scalars(select(Batch).where(Batch.id.in_(ids))))
+    batches.sort(key=lambda b: (b.created_at, b.id), reverse=True)
+    out = []
+    for batch in batches[:limit]:
+        view = batch_view(store, batch.id)
+        if view is not None:
+            out.append({k: view[k] for k in ("id", "created_at", "total", "done", "failed")})
+    return out

@@ -350,7 +350,17 @@ def overview(
         rule_chart=charts.rule_bars(costs),
         sample_ids=sample_ids,
         sampled=sampled,
+        batches=_running_batches(request, principal),
     )
+
+
+def _running_batches(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    """Batches still being scored, for the progress bars (reviewers and admins)."""
+    from service.batches import running_batches
+
+    if principal.role not in ("reviewer", "admin"):
+        return []
+    return running_batches(_service(request).store)
 
 
 def _sample_ids(request: Request, principal: Principal, year: int | None) -> set[str]:
