@@ -97,6 +97,20 @@ def _parent(pid: int) -> int:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def _holder(store: Store, server_pid: int) -> tuple[int, int] | None:
+    """(item, worker pid) of a package a worker process of the server holds, once two are done."""
+    with store.read() as session:
+        done = session.scalar(
+            select(func.count()).select_from(BatchItem).where(BatchItem.status == "done")
+        )
+        running = list(session.scalars(select(BatchItem).where(BatchItem.status == "running")))
+    for item in running:
+        pid = int(str(item.claimed_by).split(":")[1])
+        if (done or 0) >= 2 and _parent(pid) == server_pid:
+            return item.idx, pid
+    return None
+
+
 def _zip(folder: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
@@ -124,25 +138,22 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
     href = accepted.json()["href"]
     store = Store(url)
     try:
-        # Midway: once packages are done and the first replica's worker holds one, kill the
-        # first replica (the server and its worker processes) with -9.
+        # Midway: once packages are done and the first replica's worker holds one, freeze that
+        # worker (SIGSTOP, so what it holds cannot change), check it still holds the package,
+        # then kill the first replica (the server and its workers) with -9.
         held = None
         deadline = time.monotonic() + 300
         while held is None and time.monotonic() < deadline:
-            with store.read() as session:
-                done = session.scalar(
-                    select(func.count()).select_from(BatchItem).where(BatchItem.status == "done")
-                )
-                running = list(
-                    session.scalars(select(BatchItem).where(BatchItem.status == "running"))
-                )
-            for item in running:
-                if (done or 0) >= 2 and _parent(int(str(item.claimed_by).split(":")[1])) == first.pid:
-                    held = item.idx
+            holder = _holder(store, first.pid)
+            if holder is not None:
+                os.kill(holder[1], signal.SIGSTOP)
+                again = _holder(store, first.pid)
+                if again is not None and again[1] == holder[1]:
+                    held = again[0]
+                else:
+                    os.kill(holder[1], signal.SIGCONT)
             time.sleep(0.05)
         assert held is not None, "the first replica never held a package"
-        os.killpg(first.pid, signal.SIGKILL)
-        first.wait()
         with store.read() as session:
             left = session.scalar(
                 select(func.count())
@@ -158,7 +169,8 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
                 break
             time.sleep(0.5)
         assert view["finished"], view
-        assert (view["done"], view["failed"]) == (PACKAGES - 1, 1), view
+        errors = [i.get("error") for i in view["items"] if i["status"] == "failed"]
+        assert (view["done"], view["failed"]) == (PACKAGES - 1, 1), errors
         with store.read() as session:
             stored = list(session.scalars(select(Evaluation.id)))
             items = list(session.scalars(select(BatchItem)))
