@@ -171,3 +171,30 @@ def test_the_table_is_chinese_and_stable_in_xlsx_and_pdf() -> None:
         assert words in text
     with pytest.raises(ValueError, match="unknown results table format"):
         summary_bytes(table, "docx")
+
+
+def test_a_terminal_gets_a_progress_bar(season: Path) -> None:
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    from engine.rubric.registry import REPO_ROOT
+
+    if shutil.which("script") is None:  # util-linux: gives the command a pseudo-terminal
+        pytest.skip("no `script` command")
+    command = shlex.join(
+        [sys.executable, "-m", "engine.cli", "score", str(season / "d000"), str(season / "d001"),
+         "--rubric", RUBRIC]
+    )  # fmt: skip
+    done = subprocess.run(
+        ["script", "-qec", command, "/dev/null"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout
+    assert "2/2" in done.stdout  # done / total
+    assert "━" in done.stdout  # the bar (its rate shows once rich has timed two packages)
+    assert "[1/2]" not in done.stdout  # not the plain lines
