@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import io
+import json
+import os
+import re
+import signal
+import subprocess
 import time
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import func, select
 
 from bench.dossiers import generate
+from engine.rubric.registry import REPO_ROOT
 from service.batches import Batch, BatchItem
-from service.store import Evaluation, Event
-from tests.service.conftest import Service
+from service.store import Evaluation, Event, Store
+from tests.service.conftest import Service, make_keys
+from tests.service.test_batch_replicas import _start
 
 GRADED = "yueyang-fujian5@2024.2"
 
@@ -175,42 +183,49 @@ def test_batch_roles_and_unknown_ids(svc: Service, season_zip: bytes) -> None:
         assert session.scalar(select(func.count()).select_from(BatchItem)) == 0
 
 
-def test_the_documented_curl_batch_runs_against_a_real_server(live: Any, tmp_path: Path) -> None:
-    import json
-    import re
-    import subprocess
-
-    import httpx
-
-    from engine.rubric.registry import REPO_ROOT
-
-    text = (REPO_ROOT / "docs" / "http.md").read_text("utf-8")
-    found = re.search(r"<!-- example: curl-batch -->\n```sh\n(.*?)```", text, re.S)
-    assert found
-    script = found.group(1).replace("http://127.0.0.1:8000", live.base_url)
-    script = script.replace("/tmp/season.zip", str(tmp_path / "season.zip"))
-    done = subprocess.run(
-        ["bash", "-c", f"set -euo pipefail\n{script}"],
-        cwd=REPO_ROOT,
-        env={"KEY": live.keys.reviewer, "PATH": "/usr/bin:/bin"},
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=60,
-    )
-    assert done.returncode == 0, done.stderr
-    accepted = json.loads(done.stdout)
-    assert accepted["items"] == 3
-    headers = {"Authorization": f"Bearer {live.keys.reviewer}"}
-    deadline = time.monotonic() + 300
-    while True:
-        view = httpx.get(f"{live.base_url}{accepted['href']}", headers=headers).json()
-        if view["finished"] or time.monotonic() > deadline:
-            break
-        time.sleep(0.3)
-    assert (view["done"], view["failed"]) == (3, 0), view
-    assert [i["name"] for i in view["items"]] == [
-        "yueyang-kjj-2023/dossier-docx.toml",
-        "yueyang-kjj-2023/dossier-xlsx.toml",
-        "yueyang-kjj-2023/dossier.toml",
-    ]
+def test_the_documented_curl_batch_runs_against_a_real_server(tmp_path: Path) -> None:
+    # Its own server (not the shared `live` one, whose tests count its evaluations).
+    url = f"sqlite:///{tmp_path / 'curl.db'}"
+    store = Store(url)
+    store.migrate()
+    keys = make_keys(store)
+    store.dispose()
+    process, base_url = _start(url, tmp_path / "server.log")
+    try:
+        text = (REPO_ROOT / "docs" / "http.md").read_text("utf-8")
+        found = re.search(r"<!-- example: curl-batch -->\n```sh\n(.*?)```", text, re.S)
+        assert found
+        script = found.group(1).replace("http://127.0.0.1:8000", base_url)
+        script = script.replace("/tmp/season.zip", str(tmp_path / "season.zip"))
+        done = subprocess.run(
+            ["bash", "-c", f"set -euo pipefail\n{script}"],
+            cwd=REPO_ROOT,
+            env={"KEY": keys.reviewer, "PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+        )
+        assert done.returncode == 0, done.stderr
+        accepted = json.loads(done.stdout)
+        assert accepted["items"] == 3
+        headers = {"Authorization": f"Bearer {keys.reviewer}"}
+        deadline = time.monotonic() + 300
+        while True:
+            view = httpx.get(f"{base_url}{accepted['href']}", headers=headers).json()
+            if view["finished"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert (view["done"], view["failed"]) == (3, 0), view
+        assert [i["name"] for i in view["items"]] == [
+            "yueyang-kjj-2023/dossier-docx.toml",
+            "yueyang-kjj-2023/dossier-xlsx.toml",
+            "yueyang-kjj-2023/dossier.toml",
+        ]
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
