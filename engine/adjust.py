@@ -142,5 +142,5 @@ def apply_adjustment(report: dict[str, Any], rubric: Rubric, adj: Adjustment) ->
         ),
     ]
     assessment.mode = "reviewer"
-    score_report(out)
+    score_report(out, rubric.spec.grade_of if rubric.spec.grades else None)
     return out.to_json()

@@ -13,18 +13,19 @@ import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from engine.decimals import q2
 from engine.diagnostics import CalendarError, PackageError, RubricError
-from engine.dossier import load_package, read_manifest
 from engine.evaluate import Evaluator, render_json
 from engine.labels import CHANGED_PARTS, CHANGES, label
 from engine.rubric.load import load_rubric
-from engine.rubric.registry import default_for_year, discover, resolve, rubric_dirs, rules_dirs
+from engine.rubric.registry import resolve, rubric_dirs, rules_dirs
 from engine.sheet import render_sheet
 
 EXIT_INPUT = 2  # bad dossier, rubric or option
 EXIT_ENGINE = 3  # the rule engine failed
+EXIT_BATCH_FAILURES = 4  # a batch finished, but some of its packages could not be scored
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,8 +34,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    score = sub.add_parser("score", help="score a dossier against a rubric")
-    score.add_argument("dossier", type=Path, help="the dossier manifest (TOML)")
+    score = sub.add_parser("score", help="score a dossier (or a folder of them) against a rubric")
+    score.add_argument(
+        "dossier",
+        type=Path,
+        nargs="+",
+        help="dossier manifest(s) (TOML), or folders: every manifest below them is scored",
+    )
     score.add_argument(
         "--rubric", help="ID[@VERSION]; default: the rubric covering the package's fiscal year"
     )
@@ -52,6 +58,28 @@ def _parser() -> argparse.ArgumentParser:
     score.add_argument("--backend", choices=["durable", "python"], default="durable")
     score.add_argument(
         "--out", type=Path, help="also write the printable score sheet: .xlsx, .docx or .pdf"
+    )
+    score.add_argument(
+        "--explain",
+        action="store_true",
+        help="print why every rule and band did or did not apply, instead of the report",
+    )
+    batch = score.add_argument_group("batch (several dossiers or a folder)")
+    batch.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    batch.add_argument("--out-dir", type=Path, help="write each package's report here")
+    batch.add_argument(
+        "--out-format",
+        action="append",
+        choices=["json", "xlsx", "docx", "pdf"],
+        help="what --out-dir gets per package (repeatable; default json)",
+    )
+    batch.add_argument(
+        "--summary", type=Path, help="write the results table (考核结果汇总表): .csv, .xlsx or .pdf"
+    )
+    batch.add_argument(
+        "--date",
+        type=dt.date.fromisoformat,
+        help="the results table's date (default: the latest evaluation date)",
     )
 
     rubric = sub.add_parser("rubric", help="rubric tools")
@@ -135,29 +163,21 @@ def _score(args: argparse.Namespace) -> int:
         # Checked before scoring: a missing folder is the caller's typo, not an engine failure.
         print(f"jixiao: --out {args.out}: folder {args.out.parent} does not exist", file=sys.stderr)
         return EXIT_INPUT
-    dossier = read_manifest(args.dossier)
-    dirs = rubric_dirs(args.rubrics)
-    ref = args.rubric or default_for_year(dirs, dossier.fiscal_year)
-    if ref is None:
-        covering = ", ".join(
-            sorted({v.id for v in discover(dirs) if dossier.fiscal_year in v.fiscal_years})
+    from engine.batch import prepare
+
+    batch_only = args.out_dir or args.summary or args.jobs != 1 or args.out_format
+    if len(args.dossier) > 1 or args.dossier[0].is_dir() or batch_only:
+        return _score_batch(args)
+    package, rubric, as_of = prepare(args.dossier[0], args.rubric, args.rubrics, args.rules, args.as_of)
+    if args.explain:
+        from engine.evaluate.explain import render_explanation
+
+        _, explanation = Evaluator(_backend(args.backend)).explain(
+            package, rubric, mode=args.mode, as_of=as_of
         )
-        print(
-            f"jixiao: {args.dossier}: choose a rubric with --rubric (FY{dossier.fiscal_year}: {covering or 'none'})",
-            file=sys.stderr,
-        )
-        return EXIT_INPUT
-    as_of = args.as_of or dossier.as_of or dossier.received_on
-    rubric = load_rubric(
-        resolve(ref, dirs, fiscal_year=dossier.fiscal_year, as_of=as_of), rules_dirs(args.rules)
-    )
-    package = load_package(args.dossier, rubric.layout)  # read with the rubric's own layout
-    if as_of is None:
-        print(
-            f"jixiao: {args.dossier}: no evaluation date: pass --as-of or set as_of / received_on",
-            file=sys.stderr,
-        )
-        return EXIT_INPUT
+        shown = render_json(explanation) if args.format == "json" else render_explanation(explanation)
+        sys.stdout.write(shown)
+        return 0
     report = Evaluator(_backend(args.backend)).evaluate(
         package, rubric, mode=args.mode, as_of=as_of
     )
@@ -168,6 +188,96 @@ def _score(args: argparse.Namespace) -> int:
         print(f"jixiao: wrote {args.out}", file=sys.stderr)
     sys.stdout.write(render_json(report) if args.format == "json" else render_sheet(report))
     return 0
+
+
+def _score_batch(args: argparse.Namespace) -> int:
+    """Several packages: progress on stderr, a line per package, the failures, the summary."""
+    from engine.batch import BatchOptions, BatchResult, find_dossiers, run_batch
+
+    if args.jobs < 1:
+        raise ValueError("--jobs must be at least 1")
+    if args.out is not None:
+        raise ValueError("--out is for one dossier; with several use --out-dir and --out-format")
+    if args.explain:
+        raise ValueError("--explain is for one dossier")
+    if args.summary is not None and args.summary.suffix.lower().lstrip(".") not in (
+        "csv",
+        "xlsx",
+        "pdf",
+    ):
+        raise ValueError(f"--summary {args.summary}: expected a .csv, .xlsx or .pdf file")
+    paths = find_dossiers(args.dossier)
+    if not paths:
+        print(f"jixiao: no dossier manifests in {', '.join(map(str, args.dossier))}", file=sys.stderr)
+        return EXIT_INPUT
+    options = BatchOptions(
+        rubric=args.rubric,
+        rubrics=args.rubrics,
+        rules=args.rules,
+        mode=args.mode,
+        as_of=args.as_of,
+        backend=args.backend,
+        out_dir=args.out_dir,
+        out_formats=tuple(dict.fromkeys(args.out_format or ["json"])),
+    )
+    done = 0
+
+    def line(result: BatchResult) -> None:
+        nonlocal done
+        done += 1
+        if result.ok:
+            total = result.report()["total"]
+            shown = f"{total['score']} {total.get('grade') or ''}".rstrip()
+            print(f"[{done}/{len(paths)}] {result.path}: {shown}", file=sys.stderr)
+        else:
+            print(f"[{done}/{len(paths)}] {result.path}: 失败 {result.error}", file=sys.stderr)
+
+    if sys.stderr.isatty():
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+        )
+
+        columns = (
+            TextColumn("评分"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, transient=True) as bar:
+            task = bar.add_task("score", total=len(paths), rate="")
+
+            def advance(result: BatchResult) -> None:
+                speed = bar.tasks[0].speed
+                bar.update(task, advance=1, rate=f"{speed:.1f} 个/秒" if speed else "")
+
+            results = run_batch(paths, options, jobs=args.jobs, on_result=advance)
+    else:
+        results = run_batch(paths, options, jobs=args.jobs, on_result=line)
+    return _batch_outcome(args, results)
+
+
+def _batch_outcome(args: argparse.Namespace, results: list[Any]) -> int:
+    from engine.export.summary import SummaryEntry, results_table, summary_bytes
+
+    failed = [r for r in results if not r.ok]
+    if args.summary is not None:
+        entries = [
+            SummaryEntry(r.path, r.report() if r.ok else None, r.error or "") for r in results
+        ]
+        data = summary_bytes(results_table(entries, args.date), args.summary.suffix)
+        partial = args.summary.with_name(args.summary.name + ".part")
+        partial.write_bytes(data)
+        partial.replace(args.summary)
+        print(f"jixiao: wrote {args.summary}", file=sys.stderr)
+    print(f"评分完成：共 {len(results)} 个材料包，{len(results) - len(failed)} 个已评分，{len(failed)} 个失败")
+    for result in failed:
+        print(f"失败  {result.path}: {result.error}")
+    return EXIT_BATCH_FAILURES if failed else 0
 
 
 def _compile(args: argparse.Namespace) -> int:

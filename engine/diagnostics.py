@@ -35,6 +35,7 @@ class Code(StrEnum):
     JX019 = "JX019"
     JX020 = "JX020"
     JX021 = "JX021"
+    JX022 = "JX022"
 
     @property
     def meaning(self) -> str:
@@ -69,6 +70,7 @@ _MEANINGS: dict[Code, str] = {
     Code.JX019: "concepts file: unknown concept, or concepts that refer to each other in a cycle",
     Code.JX020: "concepts file: a concept with no words, or an empty word",
     Code.JX021: "concepts file: a word that never segments as written",
+    Code.JX022: "grade bands do not cover 0 to the total exactly once",
 }
 CODES: dict[str, str] = {code.value: code.meaning for code in Code}
 

@@ -50,6 +50,8 @@ def render_sheet(report: dict[str, Any]) -> str:
     lines.append(
         _pad("合计", 26) + _pad(_num(report["total"]["max"]), 8) + _num(report["total"]["score"])
     )
+    if report["total"].get("grade"):
+        lines.append(f"考核等级：{report['total']['grade']}")
     if report["findings"]:
         lines += ["", f"发现（{len(report['findings'])}）"]
         for f in report["findings"]:

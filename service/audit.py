@@ -25,7 +25,8 @@ from sqlalchemy.orm import Session
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
 
 # `published`: a staged rubric version published by an admin; its evaluation_id is "".
-KINDS = ("created", "adjusted", "replayed", "withdrawn", "published")
+# `sampled`: a 抽查 draw of a season (its evaluation_id names the draw).
+KINDS = ("created", "adjusted", "replayed", "withdrawn", "published", "sampled")
 # Chain heads made by migration 0013 (one row each): more lanes, less waiting between writers
 # of different evaluations. A different number needs a new migration adding head rows.
 LANES = 16
@@ -160,6 +161,26 @@ def event_json(event: Event) -> dict[str, Any]:
     }
 
 
+def _sample_problems(payload: dict[str, Any], created: dict[str, dict[str, Any]]) -> list[str]:
+    """Recompute a recorded 抽查 draw from its seed, share and population (engine.sampling)."""
+    from decimal import Decimal, InvalidOperation
+
+    from engine.sampling import draw
+
+    try:
+        members = [(str(i), str(s)) for i, s in payload["population"]]
+        result = draw(str(payload["seed"]), Decimal(str(payload["share"])), members)
+    except (KeyError, TypeError, ValueError, InvalidOperation) as exc:
+        return [f"the sample cannot be recomputed ({type(exc).__name__})"]
+    problems = []
+    if result.drawn != payload.get("drawn"):
+        problems.append("the recorded sample is not what its seed, share and population draw")
+    unknown = [i for i, _ in members if i not in created]
+    if unknown:
+        problems.append(f"the sample's population names {len(unknown)} unknown evaluation(s)")
+    return problems
+
+
 @dataclass
 class Verification:
     """The outcome of `verify`: how much was checked and every problem found."""
@@ -182,6 +203,7 @@ def verify(session: Session) -> Verification:
     heads = {head.id: head for head in session.scalars(select(ChainHead))}
     ends: dict[int, tuple[int, str]] = {}  # lane -> (seq, hash) of its last event
     lanes_of: dict[str, set[int]] = {}  # evaluation id -> the lanes its events are in
+    samples: list[tuple[str, dict[str, Any]]] = []  # 抽查 draws: (where, payload)
     lane, prev, expected_seq = None, GENESIS, 1
     events = select(Event).order_by(Event.lane, Event.seq)
     for event in session.scalars(events).yield_per(500):
@@ -202,11 +224,15 @@ def verify(session: Session) -> Verification:
         if event.kind == "created":
             created[event.evaluation_id] = payload | {"_rubric_sha256": event.rubric_sha256}
         lanes_of.setdefault(event.evaluation_id, set()).add(event.lane)
+        if event.kind == "sampled":
+            samples.append((where, payload))  # checked once every lane's `created` is known
         if "report_sha256" in payload and event.kind in ("created", "adjusted"):
             last_report[event.evaluation_id] = payload["report_sha256"]
         prev = event.hash
         expected_seq = event.seq + 1
         ends[event.lane] = (event.seq, event.hash)
+    for where, payload in samples:
+        out.problems.extend(f"{where}: {p}" for p in _sample_problems(payload, created))
     for evaluation_id, lanes in lanes_of.items():
         if len(lanes) > 1:
             # An evaluation's history is one piece of one chain, or its order is not proven.

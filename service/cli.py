@@ -20,7 +20,7 @@ from engine.cli import main as engine_main
 if TYPE_CHECKING:
     from service.settings import Settings
 
-SERVICE_COMMANDS = ("serve", "keys", "audit")
+SERVICE_COMMANDS = ("serve", "keys", "audit", "season")
 EXIT_INPUT = 2
 EXIT_TAMPERED = 1
 
@@ -72,6 +72,17 @@ def _parser() -> argparse.ArgumentParser:
         "verify", help="check the hash chain and every evaluation against its events"
     )
     verify.add_argument("--database-url")
+
+    season = sub.add_parser("season", help="the season's stored evaluations")
+    ssub = season.add_subparsers(dest="season_command", required=True)
+    sample = ssub.add_parser(
+        "sample", help="draw a seeded 抽查 sample of a fiscal year's evaluations (audited)"
+    )
+    sample.add_argument("--year", type=int, required=True, help="the fiscal year")
+    sample.add_argument("--share", required=True, help="the share to draw, e.g. 0.2")
+    sample.add_argument("--seed", required=True, help="the seed (announce it: anyone can redraw)")
+    sample.add_argument("--strata", choices=["grade"], help="draw the share within each grade")
+    sample.add_argument("--database-url")
 
     sub.add_parser("score", help="score a dossier (engine; see `jixiao score -h`)", add_help=False)
     sub.add_parser("rubric", help="rubric tools (engine; see `jixiao rubric -h`)", add_help=False)
@@ -243,6 +254,38 @@ def _audit(args: argparse.Namespace) -> int:
     return EXIT_TAMPERED
 
 
+def _season(args: argparse.Namespace) -> int:
+    from service.audit import Actor
+    from service.auth import now
+    from service.sampling import SampleError, draw_sample
+    from service.store import Store
+
+    store = Store(_settings(args.database_url).url())
+    try:
+        store.migrate()
+        try:
+            drawn = draw_sample(
+                store,
+                Actor("cli", "admin", "jixiao season sample"),
+                now(),
+                year=args.year,
+                share=args.share,
+                seed=args.seed,
+                strata=args.strata,
+            )
+        except SampleError as exc:
+            print(f"jixiao: {exc}", file=sys.stderr)
+            return EXIT_INPUT
+    finally:
+        store.dispose()
+    print(f"抽查样本 {drawn['id']}：{drawn['fiscal_year']} 年度，比例 {drawn['share']}，种子 {drawn['seed']}")
+    for stratum, quota in drawn["quotas"].items():
+        print(f"  {stratum}：{quota['size']} 个评价，抽取 {quota['drawn']} 个")
+    for evaluation_id in drawn["drawn"]:
+        print(evaluation_id)
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `jixiao` console script."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -254,6 +297,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _serve(parsed)
         if parsed.command == "keys":
             return _keys(parsed)
+        if parsed.command == "season":
+            return _season(parsed)
         return _audit(parsed)
     except ModuleNotFoundError as exc:  # a base install: the service extra is not there
         print(

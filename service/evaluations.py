@@ -232,10 +232,21 @@ class EvaluationService:
         rubric_ref: str | None,
         mode: Mode,
         as_of: dt.date | None,
+        evaluation_id: str | None = None,
     ) -> Created:
-        """Score a package and store it with its `created` event; the automatic report."""
+        """Score a package and store it with its `created` event; the automatic report.
+
+        `evaluation_id` is given by batches, so a package retried after a lost worker can be
+        stored only once (the id is unique)."""
         return self.store_scored(
-            self.score(principal, submission, rubric_ref=rubric_ref, mode=mode, as_of=as_of)
+            self.score(
+                principal,
+                submission,
+                rubric_ref=rubric_ref,
+                mode=mode,
+                as_of=as_of,
+                evaluation_id=evaluation_id,
+            )
         )
 
     def score(
@@ -246,6 +257,7 @@ class EvaluationService:
         rubric_ref: str | None,
         mode: Mode,
         as_of: dt.date | None,
+        evaluation_id: str | None = None,
     ) -> Scored:
         """The CPU-bound half of `create`: read, score, render and hash; nothing stored."""
         if principal.role not in ("department", "reviewer"):
@@ -305,7 +317,7 @@ class EvaluationService:
             "snapshot_sha256": snapshot_id,
         }
         evaluation = Evaluation(
-            id=str(uuid.uuid4()),
+            id=evaluation_id or str(uuid.uuid4()),
             decision_id=report["decision_id"],
             department=dossier.department,
             fiscal_year=dossier.fiscal_year,

@@ -75,6 +75,23 @@ class Settings(BaseSettings):
         description="threads that score packages in each process; more requests wait in order",
     )
 
+    # Batches (POST /v1/batches): the zip's bounds, and the worker processes that score it.
+    batch_max_zip_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+    batch_max_entries: int = Field(default=2000, ge=1)
+    batch_max_entry_bytes: int = Field(default=20 * 1024 * 1024, ge=1024)
+    batch_max_total_bytes: int = Field(
+        default=500 * 1024 * 1024, ge=1024, description="the zip's entries, uncompressed"
+    )
+    batch_workers: int = Field(
+        default=1, ge=0, description="worker processes per replica (0: a thread in the server)"
+    )
+    batch_lease_seconds: int = Field(
+        default=300, ge=1, description="a package claimed this long ago by a lost worker is retried"
+    )
+    batch_poll_seconds: float = Field(
+        default=5.0, gt=0, description="how often a replica looks for batch work (any replica's)"
+    )
+
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:

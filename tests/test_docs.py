@@ -100,3 +100,34 @@ def test_readme_document_commands_run(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stderr
         out = Path(args[-1])
         assert out.stat().st_size > 1000
+
+
+def test_readme_batch_example(tmp_path: Path) -> None:
+    text = (REPO_ROOT / "README.md").read_text("utf-8")
+    block = _example("README.md", "cli-batch").replace("/tmp/season", str(tmp_path / "season"))
+    shown = re.search(r"<!-- example: cli-batch -->\n```sh\n.*?```\n\n```\n(.*?)```", text, re.S)
+    assert shown
+    out = ""
+    for line in block.strip().splitlines():
+        args = line.split()
+        if args[0] == ".venv/bin/jixiao":
+            result = _jixiao(*args[1:])
+            assert result.returncode == 4, result.stderr  # one package could not be scored
+            out = result.stdout
+        else:
+            subprocess.run([sys.executable, *args[1:]], cwd=REPO_ROOT, check=True)
+    assert out == shown.group(1).replace("/tmp/season", str(tmp_path / "season"))
+    assert (tmp_path / "season" / "results.xlsx").is_file()
+    assert len(list((tmp_path / "season" / "reports").glob("*.json"))) == 5
+
+
+def test_readme_explain_example() -> None:
+    text = (REPO_ROOT / "README.md").read_text("utf-8")
+    shown = re.search(r"<!-- example: cli-explain -->\n```sh\n(.*?)```\n\n```\n(.*?)```", text, re.S)
+    assert shown
+    result = _jixiao(*shown.group(1).split()[1:])
+    assert result.returncode == 0, result.stderr
+    # The rubric's path in each source is printed as the command found it.
+    printed = result.stdout.replace(str(REPO_ROOT) + "/", "")
+    for line in shown.group(2).splitlines():
+        assert line in printed.splitlines(), line

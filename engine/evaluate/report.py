@@ -8,7 +8,7 @@ of docs/report-format.md, byte for byte (optional keys stay absent until set).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -175,6 +175,7 @@ class Total(_Part):
 
     max: Decimal
     score: Decimal
+    grade: str | None = None  # set only when the rubric declares grades (absent otherwise)
 
 
 class NeedsInput(_Part):
@@ -256,8 +257,9 @@ def used_on(deductions: Iterable[Deduction], clause: str) -> Decimal:
     return sum((d.points for d in deductions if d.clause == clause), ZERO)
 
 
-def score_report(report: Report) -> None:
-    """Clause, item, section and total scores from the deductions: the one place they are summed."""
+def score_report(report: Report, grade_of: Callable[[Decimal], str | None] | None = None) -> None:
+    """Clause, item, section and total scores from the deductions: the one place they are summed
+    (and the grade given, when the rubric declares grades)."""
     for item in report.items:
         for clause in item.clauses:
             clause.score = q2(clause.max - used_on(item.deductions, clause.id))
@@ -267,6 +269,8 @@ def score_report(report: Report) -> None:
             sum((i.score for i in report.items if i.section == section.name), ZERO)
         )
     report.total.score = q2(sum((i.score for i in report.items), ZERO))
+    if grade_of is not None:
+        report.total.grade = grade_of(report.total.score)
 
 
 def read_report(data: Mapping[str, Any]) -> Report:

@@ -222,6 +222,28 @@ class Evaluator:
         self, package: Package, rubric: Rubric, *, mode: Mode, as_of: dt.date
     ) -> dict[str, Any]:
         """The report, as a JSON-ready dict (numbers are Decimals until rendered)."""
+        return self._run(package, rubric, mode, as_of, None)
+
+    def explain(
+        self, package: Package, rubric: Rubric, *, mode: Mode, as_of: dt.date
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The report, and why every rule and band did or did not apply (engine.evaluate.explain)."""
+        from engine.evaluate.explain import explain
+
+        kept: list[tuple[list[_FactRecord], list[tuple[str, Fact]], set[Match]]] = []
+        report = self._run(package, rubric, mode, as_of, kept)
+        records, withheld, matches = kept[0]
+        return report, explain(rubric, records, withheld, matches, report)
+
+    def _run(
+        self,
+        package: Package,
+        rubric: Rubric,
+        mode: Mode,
+        as_of: dt.date,
+        keep: list[tuple[list[_FactRecord], list[tuple[str, Fact]], set[Match]]] | None,
+    ) -> dict[str, Any]:
+        """One evaluation; with `keep`, also hands back the facts and matches (for explain)."""
         hook = self.on_phase
         clock = time.perf_counter if hook is not None else None
         spent = {"measures": 0.0, "validation": 0.0} if clock is not None else None
@@ -254,6 +276,8 @@ class Evaluator:
         )
         matched = clock() if clock is not None else 0.0
         report = _Assembler(package, rubric, mode, as_of, records, withheld, matches).report()
+        if keep is not None:
+            keep.append((records, withheld, matches))
         if hook is not None and clock is not None and spent is not None:
             hook("measures", spent["measures"])
             hook("validation", spent["validation"])
@@ -547,7 +571,7 @@ class _Assembler:
                 for w in self.package.warnings
             ],
         )
-        score_report(report)
+        score_report(report, spec.grade_of if spec.grades else None)
         return report.to_json()
 
     def _items_using(self, tag: str) -> list[str]:

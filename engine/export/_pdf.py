@@ -107,9 +107,43 @@ table.fields th {{ width: 28mm; text-align: left; }}
 
 def write_pdf(sheet: ScoreSheet) -> bytes:
     """The PDF, rendered by WeasyPrint with the CJK font embedded."""
+    font = cjk_font()
+    return _render(sheet_html(sheet, font), font)
+
+
+def table_html(table: Table, css_class: str = "") -> str:
+    """A titled table as HTML, its header row repeated on every page."""
+    return _table(table, css_class)
+
+
+def render_pdf(title: str, body: str) -> bytes:
+    """An A4 landscape page of `body` HTML (e.g. the results table) in the sheet's style."""
+    font = cjk_font()
+    document = f"""<!DOCTYPE html>
+<html lang="zh-CN"><head><meta charset="utf-8"><title>{html.escape(title)}</title>
+<style>
+@font-face {{ font-family: "JixiaoCJK"; src: url("{font.as_uri()}"); }}
+@page {{ size: A4 landscape; margin: 10mm 10mm 12mm 10mm;
+  @bottom-center {{ content: "第 " counter(page) " 页，共 " counter(pages) " 页";
+                    font-family: "JixiaoCJK"; font-size: 8pt; }} }}
+body {{ font-family: "JixiaoCJK", sans-serif; font-size: 8pt; line-height: 1.3; }}
+h1 {{ font-size: 14pt; text-align: center; margin: 0 0 2mm 0; }}
+p.sub {{ text-align: center; margin: 0 0 3mm 0; }}
+h2 {{ display: none; }}
+table {{ width: 100%; border-collapse: collapse; table-layout: fixed; }}
+th, td {{ border: 0.6pt solid #000; padding: 0.8mm 1mm; vertical-align: top;
+          overflow-wrap: anywhere; }}
+th {{ background: #e7e6e6; }}
+thead {{ display: table-header-group; }}
+tr {{ page-break-inside: avoid; }}
+td.num {{ text-align: right; white-space: nowrap; }}
+</style></head><body>{body}</body></html>"""
+    return _render(document, font)
+
+
+def _render(document: str, font: Path) -> bytes:
     import weasyprint  # type: ignore[import-untyped]
 
-    font = cjk_font()
     allowed = font.as_uri()
 
     def fetch(url: str, *args: object, **kwargs: object) -> dict[str, object]:
@@ -118,7 +152,6 @@ def write_pdf(sheet: ScoreSheet) -> bytes:
             raise ExportError(f"refusing to fetch {url!r} while rendering the PDF")
         return {"string": font.read_bytes(), "mime_type": "font/collection"}
 
-    document = sheet_html(sheet, font)
     pdf = weasyprint.HTML(string=document, base_url=None, url_fetcher=fetch).write_pdf()
     if not isinstance(pdf, bytes):  # pragma: no cover - write_pdf() without a target returns bytes
         raise ExportError("WeasyPrint returned no PDF")

@@ -136,6 +136,8 @@ def build_sheet(report: dict[str, Any], tz: str | None = None) -> ScoreSheet:
         )
     total = report.get("total", {})
     header.append(("总分", f"{points(total.get('score'))} / {points(total.get('max'))}"))
+    if total.get("grade"):
+        header.append(("考核等级", str(total["grade"])))
 
     rows: list[list[str]] = []
     numbers: list[tuple[Decimal, Decimal, Decimal]] = []

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import fnmatch
 import hashlib
+import itertools
 import json
 import re
 import tomllib
@@ -285,6 +286,7 @@ class _Compiler:
     def compile(self) -> Rubric:
         spec, src = self.spec, self.src
         self._check_arithmetic()
+        self._check_grades()
         clauses = {c.id: (item, c) for item in spec.items for c in item.clauses}
         for i, item in enumerate(spec.items):
             self._claim(item.id, ("items", i, "id"), "item")
@@ -447,6 +449,42 @@ class _Compiler:
                         f"section {section.name}: items add up to {total}, not {section.points}",
                     )
                 )
+
+    def _check_grades(self) -> None:
+        """Grade bands, sorted by lower bound, must tile [0, total]: each point in exactly one."""
+        spec, src = self.spec, self.src
+        if not spec.grades:
+            return
+
+        def bad(index: int, key: str, message: str) -> None:
+            self.diags.append(src.diag(("grades", index, key), Code.JX022, message))
+
+        order = sorted(range(len(spec.grades)), key=lambda k: spec.grades[k].lower)
+        seen: dict[str, int] = {}
+        for k in order:
+            grade = spec.grades[k]
+            if grade.label in seen:
+                bad(k, "label", f"grade label '{grade.label}' is used twice")
+            seen.setdefault(grade.label, k)
+            empty = grade.lower > grade.upper or (
+                grade.lower == grade.upper and not (grade.lower_inclusive and grade.upper_inclusive)
+            )
+            if empty:
+                bad(k, "upper", f"grade {grade.label} holds no score ({grade.lower}..{grade.upper})")
+        first, last = spec.grades[order[0]], spec.grades[order[-1]]
+        if first.lower != 0 or not first.lower_inclusive:
+            bad(order[0], "lower", f"grades start at {first.lower}, not at 0 inclusive")
+        if last.upper != spec.total or not last.upper_inclusive:
+            bad(order[-1], "upper", f"grades end at {last.upper}, not at total {spec.total} inclusive")
+        for a, b in itertools.pairwise(order):
+            low, high = spec.grades[a], spec.grades[b]
+            where = f"between {low.label} and {high.label}"
+            if low.upper < high.lower or (
+                low.upper == high.lower and not (low.upper_inclusive or high.lower_inclusive)
+            ):
+                bad(b, "lower", f"gap {where}: {low.upper} to {high.lower} has no grade")
+            elif low.upper > high.lower or (low.upper_inclusive and high.lower_inclusive):
+                bad(b, "lower", f"overlap {where}: {high.lower} to {low.upper} has two grades")
 
     def _load_rule_set(
         self, ref: str, where: KeyPath

@@ -155,6 +155,22 @@ class AssessmentSpec(_Spec):
     auto_point_in_band: Literal["min", "mid", "max"] = "mid"
 
 
+class GradeSpec(_Spec):
+    """A grade band of the total score (等级), e.g. 优 for 90 <= total <= 100."""
+
+    label: str = Field(min_length=1)
+    lower: Decimal = Field(ge=0)
+    upper: Decimal = Field(ge=0)
+    lower_inclusive: bool = True
+    upper_inclusive: bool = False
+
+    def contains(self, score: Decimal) -> bool:
+        """Whether `score` falls in this band."""
+        above = score >= self.lower if self.lower_inclusive else score > self.lower
+        below = score <= self.upper if self.upper_inclusive else score < self.upper
+        return above and below
+
+
 class RubricSpec(_Spec):
     """A rubric version: sections, items, clauses, rules and every parameter."""
 
@@ -176,6 +192,12 @@ class RubricSpec(_Spec):
     sections: list[SectionSpec]
     items: list[ItemSpec]
     rules: list[RuleSpec] = Field(default_factory=list)
+    # Optional grade bands of the total (优/良/中/差); lint checks they cover 0..total (JX022).
+    grades: list[GradeSpec] = Field(default_factory=list)
+
+    def grade_of(self, score: Decimal) -> str | None:
+        """The label of the grade band holding `score`; None without grades."""
+        return next((g.label for g in self.grades if g.contains(score)), None)
 
 
 class RuleSetSpec(_Spec):

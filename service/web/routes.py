@@ -292,6 +292,7 @@ def overview(
     status: Annotated[str | None, Query(max_length=20)] = None,
     sort: Annotated[str, Query(max_length=20)] = "created",
     order: Annotated[Literal["asc", "desc"], Query(alias="dir")] = "desc",
+    sampled: Annotated[bool, Query()] = False,
 ) -> Response:
     """Every evaluation of a fiscal year, filtered and sorted, with the two charts."""
     principal = signed.principal
@@ -309,12 +310,21 @@ def overview(
         department = principal.department
     status = status if status in season.STATUSES else None
     sort = sort if sort in season.SORTS else "created"
+    sample_ids = _sample_ids(request, principal, chosen)  # the year's newest 抽查 draw (#15)
+    if sampled:
+        rows = [r for r in rows if r.id in sample_ids]
     shown = season.sort_rows(
         season.filter_rows(rows, department=department, rubric=rubric, status=status),
         sort,
         order == "desc",
     )
-    base = {"year": chosen, "department": department, "rubric": rubric, "status": status}
+    base = {
+        "year": chosen,
+        "department": department,
+        "rubric": rubric,
+        "status": status,
+        "sampled": "true" if sampled else None,
+    }
     headers = []
     for key, label in season.SORTS.items():
         flip = "asc" if key == sort and order == "desc" else "desc"
@@ -346,6 +356,51 @@ def overview(
         costs=costs,
         rule_chart=charts.rule_bars(costs),
         reviews=review_agreement(service, principal, chosen) if chosen is not None else [],
+        sample_ids=sample_ids,
+        sampled=sampled,
+        batches=_running_batches(request, principal),
+    )
+
+
+def _running_batches(request: Request, principal: Principal) -> list[dict[str, Any]]:
+    """Batches still being scored, for the progress bars (reviewers and admins)."""
+    from service.batches import running_batches
+
+    if principal.role not in ("reviewer", "admin"):
+        return []
+    return running_batches(_service(request).store)
+
+
+def _sample_ids(request: Request, principal: Principal, year: int | None) -> set[str]:
+    """The evaluations in the year's newest 抽查 sample (reviewers and admins see it)."""
+    from service.sampling import latest_sample
+
+    if year is None or principal.role not in ("reviewer", "admin"):
+        return set()
+    with _service(request).store.read() as session:
+        found = latest_sample(session, year)
+    return set(found["drawn"]) if found else set()
+
+
+@router.get("/seasons/{year}/results.{fmt}")
+def season_results_file(
+    request: Request,
+    signed: Session,
+    year: Annotated[int, PathParam(ge=2000, le=2100)],
+    fmt: Literal["xlsx", "pdf"],
+) -> Response:
+    """The results table (考核结果汇总表) for reviewers and admins signed in to the workbench."""
+    from engine.export.summary import SUMMARY_MEDIA_TYPES, results_table, summary_bytes
+    from service.season_api import season_reports
+
+    need(signed.principal, "reviewer", "admin")
+    entries = season_reports(_service(request).store, year)
+    if not entries:
+        raise ApiError(404, "not_found", f"{year} 年度没有评价", f"no evaluations for {year}")
+    return Response(
+        summary_bytes(results_table(entries), fmt),
+        media_type=SUMMARY_MEDIA_TYPES[fmt],
+        headers={"Content-Disposition": f'attachment; filename="results-{year}.{fmt}"'},
     )
 
 

@@ -17,8 +17,8 @@ import pytest
 from engine.rubric.registry import REPO_ROOT
 from service.balancer import PER_PROCESS, haproxy_config
 from service.store import Store
-from tests.serving import free_port
 from tests.service.conftest import RUBRIC, json_body, make_keys
+from tests.serving import free_port
 
 
 def _documented_command() -> list[str]:

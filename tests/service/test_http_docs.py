@@ -143,5 +143,9 @@ def test_every_endpoint_has_an_example() -> None:
         ("GET", "/healthz"),
         ("GET", "/readyz"),
         ("GET", "/metrics"),
+        ("GET", "/v1/evaluations/{}/explain"),
+        ("GET", "/v1/seasons/2023/results.csv"),
+        ("POST", "/v1/seasons/2023/sample"),
+        ("GET", "/v1/seasons/2023/sample"),
     }
     assert expected <= routes, expected - routes

@@ -6,3 +6,8 @@ document.addEventListener("click", function (event) {
     window.print();
   }
 });
+
+// The season overview reloads itself while a batch is being scored (its progress bars).
+if (document.getElementById("batch-progress")) {
+  window.setTimeout(function () { window.location.reload(); }, 3000);
+}

@@ -1,0 +1,186 @@
+"""Two `jixiao serve` replicas on one PostgreSQL share a batch; one is killed with -9 midway.
+
+Every package must end scored exactly once: one stored evaluation per done item, none twice,
+none lost, and the audit chain intact.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+import time
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from bench.dossiers import generate
+from engine.rubric.registry import REPO_ROOT
+from service.cli import main as cli_main
+from service.store import BatchItem, Evaluation, Store
+from tests.service.conftest import _free_port, make_keys, reset_pg
+
+PACKAGES = 16
+
+
+def _start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
+    env |= {
+        "JIXIAO_DATABASE_URL": url,
+        "JIXIAO_BOOTSTRAP_ADMIN": "false",
+        "JIXIAO_LOG_LEVEL": "WARNING",
+        "JIXIAO_WATCH_RUBRICS": "false",
+        "JIXIAO_SUITES_ON_RELOAD": "false",
+        "JIXIAO_BATCH_WORKERS": "1",
+        "JIXIAO_BATCH_LEASE_SECONDS": "20",
+        "JIXIAO_BATCH_POLL_SECONDS": "0.5",
+        "JIXIAO_SESSION_SECRET": "replicas",
+    }
+    with log.open("wb") as out:
+        # A session of its own: killing the group kills the server and its worker processes.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
+            cwd=REPO_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
+                return process, base
+        except httpx.TransportError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError("replica did not start:\n" + log.read_text("utf-8", "replace"))
+        time.sleep(0.2)
+
+
+@pytest.fixture
+def replicas(pg_url: str, tmp_path: Path) -> Iterator[tuple[list[Any], Any, str]]:
+    reset_pg(pg_url)
+    store = Store(pg_url)
+    store.migrate()
+    keys = make_keys(store)
+    store.dispose()
+    started = [_start(pg_url, tmp_path / f"replica-{k}.log") for k in range(2)]
+    try:
+        yield started, keys, pg_url
+    finally:
+        for process, _ in started:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+
+
+def _parent(pid: int) -> int:
+    """The parent of a process on this machine (0 when it is gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    return int(stat.rsplit(")", 1)[1].split()[1])
+
+
+def _holder(store: Store, server_pid: int) -> tuple[int, int] | None:
+    """(item, worker pid) of a package a worker process of the server holds, once two are done."""
+    with store.read() as session:
+        done = session.scalar(
+            select(func.count()).select_from(BatchItem).where(BatchItem.status == "done")
+        )
+        running = list(session.scalars(select(BatchItem).where(BatchItem.status == "running")))
+    for item in running:
+        pid = int(str(item.claimed_by).split(":")[1])
+        if (done or 0) >= 2 and _parent(pid) == server_pid:
+            return item.idx, pid
+    return None
+
+
+def _zip(folder: Path) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
+    replicas: tuple[list[Any], Any, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (first, first_url), (_second, second_url) = replicas[0]
+    keys, url = replicas[1], replicas[2]
+    headers = {"Authorization": f"Bearer {keys.reviewer}"}
+    generate(tmp_path / "season", PACKAGES, broken=1, seed=11)
+    accepted = httpx.post(
+        f"{first_url}/v1/batches",
+        params={"rubric": "yueyang-fujian5@2024.2"},
+        content=_zip(tmp_path / "season"),
+        headers={**headers, "Content-Type": "application/zip"},
+        timeout=60,
+    )
+    assert accepted.status_code == 202, accepted.text
+    href = accepted.json()["href"]
+    store = Store(url)
+    try:
+        # Midway: once packages are done and the first replica's worker holds one, freeze that
+        # worker (SIGSTOP, so what it holds cannot change), check it still holds the package,
+        # then kill the first replica (the server and its workers) with -9.
+        held = None
+        deadline = time.monotonic() + 300
+        while held is None and time.monotonic() < deadline:
+            holder = _holder(store, first.pid)
+            if holder is not None:
+                os.kill(holder[1], signal.SIGSTOP)
+                again = _holder(store, first.pid)
+                if again is not None and again[1] == holder[1]:
+                    held = again[0]
+                else:
+                    os.kill(holder[1], signal.SIGCONT)
+            time.sleep(0.05)
+        assert held is not None, "the first replica never held a package"
+        with store.read() as session:
+            left = session.scalar(
+                select(func.count())
+                .select_from(BatchItem)
+                .where(BatchItem.status.in_(("queued", "running")))
+            )
+        assert left, "the batch finished before the kill: make it longer"
+        # The survivor finishes the batch, retrying the killed replica's item after its lease.
+        deadline = time.monotonic() + 600
+        while True:
+            view = httpx.get(f"{second_url}{href}", headers=headers, timeout=30).json()
+            if view["finished"] or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+        assert view["finished"], view
+        errors = [i.get("error") for i in view["items"] if i["status"] == "failed"]
+        assert (view["done"], view["failed"]) == (PACKAGES - 1, 1), errors
+        with store.read() as session:
+            stored = list(session.scalars(select(Evaluation.id)))
+            items = list(session.scalars(select(BatchItem)))
+        done_ids = [i.evaluation_id for i in items if i.status == "done"]
+        assert len(stored) == len(set(stored)) == PACKAGES - 1  # none twice, none lost
+        assert sorted(stored) == sorted(done_ids)
+        retried = next(i for i in items if i.idx == held)
+        # The package the killed worker held was claimed again and stored once.
+        assert (retried.status, retried.attempts) == ("done", 2)
+    finally:
+        store.dispose()
+    capsys.readouterr()
+    assert cli_main(["audit", "verify", "--database-url", url]) == 0, capsys.readouterr().out
