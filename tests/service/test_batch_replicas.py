@@ -10,7 +10,6 @@ import io
 import os
 import signal
 import subprocess
-import sys
 import time
 import zipfile
 from collections.abc import Iterator
@@ -22,49 +21,31 @@ import pytest
 from sqlalchemy import func, select
 
 from bench.dossiers import generate
-from engine.rubric.registry import REPO_ROOT
 from service.cli import main as cli_main
 from service.store import BatchItem, Evaluation, Store
-from tests.service.conftest import _free_port, make_keys, reset_pg
+from tests.service.conftest import make_keys, reset_pg
+from tests.serving import Serve
 
 PACKAGES = 16
 
 
 def _start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env |= {
-        "JIXIAO_DATABASE_URL": url,
-        "JIXIAO_BOOTSTRAP_ADMIN": "false",
-        "JIXIAO_LOG_LEVEL": "WARNING",
-        "JIXIAO_WATCH_RUBRICS": "false",
-        "JIXIAO_SUITES_ON_RELOAD": "false",
-        "JIXIAO_BATCH_WORKERS": "1",
-        "JIXIAO_BATCH_LEASE_SECONDS": "20",
-        "JIXIAO_BATCH_POLL_SECONDS": "0.5",
-        "JIXIAO_SESSION_SECRET": "replicas",
-    }
-    with log.open("wb") as out:
-        # A session of its own: killing the group kills the server and its worker processes.
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port), "--workers", "1"],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while True:
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return process, base
-        except httpx.TransportError:
-            pass
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError("replica did not start:\n" + log.read_text("utf-8", "replace"))
-        time.sleep(0.2)
+    """A replica (tests.serving.Serve) with one batch worker process, polling often."""
+    server = Serve(
+        log,
+        env={
+            "JIXIAO_DATABASE_URL": url,
+            "JIXIAO_WATCH_RUBRICS": "false",
+            "JIXIAO_SUITES_ON_RELOAD": "false",
+            "JIXIAO_BATCH_WORKERS": "1",
+            "JIXIAO_BATCH_LEASE_SECONDS": "20",
+            "JIXIAO_BATCH_POLL_SECONDS": "0.5",
+            "JIXIAO_SESSION_SECRET": "replicas",
+        },
+    )
+    server.start(timeout=90)
+    assert server.process is not None
+    return server.process, server.base
 
 
 @pytest.fixture

@@ -7,12 +7,8 @@ Its own server (not the shared one), so the batch's packages do not change other
 from __future__ import annotations
 
 import io
-import os
 import re
 import secrets
-import subprocess
-import sys
-import time
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,9 +18,9 @@ import httpx
 import pytest
 
 from bench.dossiers import generate
-from engine.rubric.registry import REPO_ROOT
 from service.store import Store
-from tests.web.conftest import Server, _free_port, make_keys
+from tests.serving import Serve
+from tests.web.conftest import Server, make_keys
 from tests.web.test_web_browser import sign_in
 
 PACKAGES = 10
@@ -39,49 +35,23 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     store.migrate()
     keys = make_keys(store)
     store.dispose()
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JIXIAO_")}
-    env |= {
-        "JIXIAO_DB_PATH": str(db),
-        "JIXIAO_BOOTSTRAP_ADMIN": "false",
-        "JIXIAO_WATCH_RUBRICS": "false",
-        "JIXIAO_SUITES_ON_RELOAD": "false",
-        "JIXIAO_LOG_LEVEL": "WARNING",
-        "JIXIAO_SESSION_SECRET": secrets.token_hex(16),
-        "JIXIAO_BATCH_WORKERS": "1",
-    }
     log = tmp / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "serve", "--port", str(port)],
-            cwd=REPO_ROOT,
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    base = f"http://127.0.0.1:{port}"
+    serving = Serve(
+        log,
+        env={
+            "JIXIAO_DB_PATH": str(db),
+            "JIXIAO_WATCH_RUBRICS": "false",
+            "JIXIAO_SUITES_ON_RELOAD": "false",
+            "JIXIAO_SESSION_SECRET": secrets.token_hex(16),
+            "JIXIAO_BATCH_WORKERS": "1",
+        },
+    )
+    serving.start(timeout=60)
+    base = serving.base
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("server did not start:\n" + log.read_text("utf-8", "replace"))
-            time.sleep(0.1)
         yield Server(base, keys, log)
     finally:
-        import signal
-
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        serving.stop()
 
 
 def _zip(folder: Path) -> bytes:
