@@ -7,11 +7,11 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from engine.rubric.lint import lint_file
 
 from engine.adjust import Adjustment, apply_adjustment
 from engine.backends import PythonBackend
 from engine.evaluate import Evaluator
+from engine.lifecycle.lint import lint_file
 from engine.model import Package
 from engine.rubric.load import load_rubric
 from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES
