@@ -88,7 +88,8 @@ def latest_sample(session: Session, year: int) -> dict[str, Any] | None:
     """The newest sample drawn for a fiscal year (its event payload and id), if any."""
     newest = None
     for event in session.scalars(
-        select(Event).where(Event.kind == "sampled").order_by(Event.seq.desc())
+        # Lanes number their events separately: the newest draw is the latest `at`.
+        select(Event).where(Event.kind == "sampled").order_by(Event.at.desc(), Event.seq.desc())
     ):
         payload = json.loads(event.payload)
         if payload.get("fiscal_year") == year:

@@ -76,16 +76,19 @@ def _season(svc: Service) -> list[dict[str, Any]]:
     return made
 
 
-def _rehash_from(store: Store, seq: int) -> None:
-    """A forger's repair: recompute every hash from event `seq` on, and the chain head."""
+def _rehash_from(store: Store, lane: int, seq: int) -> None:
+    """A forger's repair: recompute every hash of the lane from event `seq` on, and its head."""
     with store.write() as session:
-        events = list(session.scalars(select(Event).where(Event.seq >= seq).order_by(Event.seq)))
-        prev = session.scalar(select(Event.hash).where(Event.seq == seq - 1))
+        in_lane = select(Event).where(Event.lane == lane)
+        events = list(session.scalars(in_lane.where(Event.seq >= seq).order_by(Event.seq)))
+        prev = session.scalar(
+            select(Event.hash).where(Event.lane == lane, Event.seq == seq - 1)
+        )
         for event in events:
             event.prev_hash = prev or event.prev_hash
             event.hash = event_hash(event.prev_hash, event)
             prev = event.hash
-        head = session.get(ChainHead, 1)
+        head = session.get(ChainHead, lane)
         assert head is not None
         head.hash = prev or head.hash
 
@@ -140,12 +143,12 @@ def test_sample_is_audited_reproducible_and_tampering_is_detected(
         payload = json.loads(event.payload)
         payload["drawn"] = sorted([not_drawn, *payload["drawn"][1:]])
         event.payload = json.dumps(payload, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-        seq = event.seq
-    _rehash_from(any_svc.store, seq)
+        lane, seq = event.lane, event.seq
+    _rehash_from(any_svc.store, lane, seq)
     capsys.readouterr()
     assert cli_main(["audit", "verify", "--database-url", url]) == 1
     out = capsys.readouterr().out
-    assert f"event {seq} (sampled" in out
+    assert f"event {lane}.{seq} (sampled" in out
     assert "not what its seed, share and population draw" in out
     assert "hash does not match" not in out  # the chain itself was repaired: the recompute caught it
 
@@ -198,4 +201,4 @@ def test_explain_over_http_agrees_with_the_report(svc: Service) -> None:
     fired = {r["rule"] for r in explanation["rules"] if r["fired"] and r["outcome"].startswith("扣分")}
     assert fired == deducted - set(chosen.values())
     other = svc.client.get(f"/v1/evaluations/{created['id']}/explain", headers=svc.auth("other_department"))
-    assert other.status_code == 403
+    assert other.status_code == 404  # another department does not learn it exists
