@@ -86,6 +86,20 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], deadline: float) ->
     raise BalancerError(f"the process on port {port} did not start")
 
 
+def _wait_listening(host: str, port: int, child: subprocess.Popen[bytes], deadline: float) -> None:
+    """Wait until `host:port` accepts a TCP connection (HAProxy has bound its front end)."""
+    target = "127.0.0.1" if host in ("0.0.0.0", "") else host  # the wildcard binds loopback too
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise BalancerError(f"haproxy exited with {child.returncode}")
+        try:
+            with socket.create_connection((target, port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise BalancerError(f"haproxy did not listen on port {port}")
+
+
 def serve_balanced(host: str, port: int, processes: int) -> int:
     """Start `processes` single-worker servers and HAProxy in front; run until signalled.
 
@@ -125,6 +139,9 @@ def serve_balanced(host: str, port: int, processes: int) -> int:
                 _wait_ready(p, child, deadline)
             # -db: stay in the foreground (a child of this process), logs on stderr.
             children.append(subprocess.Popen([haproxy, "-db", "-f", str(config)]))
+            # Announced only once HAProxy accepts connections: a client that starts on the line
+            # below must never meet a refused connection.
+            _wait_listening(host, port, children[-1], deadline)
             print(
                 f"jixiao: {processes} processes behind HAProxy on http://{host}:{port}",
                 flush=True,
