@@ -6,6 +6,7 @@ none lost, and the audit chain intact.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import signal
@@ -60,13 +61,17 @@ def replicas(pg_url: str, tmp_path: Path) -> Iterator[tuple[list[Any], Any, str]
         yield started, keys, pg_url
     finally:
         for process, _ in started:
-            if process.poll() is None:
+            # The whole group, server and worker processes, whatever state they are in (a
+            # stopped worker would keep its database locks for the tests after this one).
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGCONT)
                 os.killpg(process.pid, signal.SIGTERM)
-                try:
-                    process.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    os.killpg(process.pid, signal.SIGKILL)
-                    process.wait()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=20)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGKILL)
+            if process.poll() is None:
+                process.wait()
 
 
 def _parent(pid: int) -> int:
@@ -135,6 +140,9 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
                     os.kill(holder[1], signal.SIGCONT)
             time.sleep(0.05)
         assert held is not None, "the first replica never held a package"
+        # kill -9 the first replica: its server and every worker process, the frozen one too.
+        os.killpg(first.pid, signal.SIGKILL)
+        first.wait(timeout=30)
         with store.read() as session:
             left = session.scalar(
                 select(func.count())
