@@ -172,6 +172,30 @@ class LimitsLayout(_Layout):
     max_cells: int = Field(default=200_000, ge=1)
     max_paragraphs: int = Field(default=50_000, ge=1)
     max_sheets: int = Field(default=50, ge=1)
+    # PDF: pages of one file, pixels of one page image (a scan's embedded image, or a page
+    # rendered for OCR), and the time one page may take (checked after each page).
+    max_pdf_pages: int = Field(default=100, ge=1)
+    max_page_pixels: int = Field(default=40_000_000, ge=1)
+    max_seconds_per_page: float = Field(default=60.0, ge=0)
+
+
+class PdfLayout(_Layout):
+    """How a PDF page's lines become the items of the text layout (see rules/layout)."""
+
+    page_number_pattern: str = ""
+    running_band: float = Field(default=0.08, ge=0, le=0.5)
+    blank_line_gap: float = Field(default=1.0, gt=0)
+    indent_chars: float = Field(default=1.0, ge=0)
+    wrap_reach_chars: float = Field(default=3.0, ge=0)
+    column_tolerance: float = Field(default=2.0, ge=0)
+    min_text_chars: int = Field(default=10, ge=0)
+    ocr_dpi: int = Field(default=200, ge=72, le=600)
+    min_confidence: float = Field(default=0.9, ge=0, le=1)
+
+    @field_validator("page_number_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
 
 
 class TextLayout(_Layout):
@@ -184,6 +208,7 @@ class TextLayout(_Layout):
     lines: LinesLayout
     report: ReportLayout
     limits: LimitsLayout = LimitsLayout()
+    pdf: PdfLayout = PdfLayout()
 
 
 def load_layout(path: Path) -> TextLayout:
