@@ -150,34 +150,31 @@ def _font(size: int):  # type: ignore[no-untyped-def]
     return ImageFont.load_default()
 
 
-def _stamp(image, centre: tuple[float, float], radius: float) -> None:  # type: ignore[no-untyped-def]
-    """A red seal: a ring, a star and the department's name along the top, half transparent."""
-    from PIL import Image, ImageDraw
+def _stamp(image, centre: tuple[float, float], radius: float):  # type: ignore[no-untyped-def]
+    """A red seal (a ring, a star, the department's name along the top) pressed on the page:
+    ink multiplies, so black text under it stays black and white paper turns red."""
+    from PIL import Image, ImageChops, ImageDraw
 
-    layer = Image.new("RGBA", image.size, (0, 0, 0, 0))
+    layer = Image.new("RGB", image.size, (255, 255, 255))
     draw = ImageDraw.Draw(layer)
     cx, cy = centre
-    red = (220, 30, 30, 150)
+    red = (225, 35, 35)
     width = max(2, int(radius / 14))
     draw.ellipse((cx - radius, cy - radius, cx + radius, cy + radius), outline=red, width=width)
-    star = [
-        (
-            cx
-            + radius * 0.28 * math.cos(math.pi / 2 + k * math.pi / 5) * (1 if k % 2 == 0 else 0.4),
-            cy
-            - radius * 0.28 * math.sin(math.pi / 2 + k * math.pi / 5) * (1 if k % 2 == 0 else 0.4),
-        )
-        for k in range(10)
-    ]
+    star = []
+    for k in range(10):
+        reach = radius * 0.28 * (1 if k % 2 == 0 else 0.4)
+        angle = math.pi / 2 + k * math.pi / 5
+        star.append((cx + reach * math.cos(angle), cy - reach * math.sin(angle)))
     draw.polygon(star, fill=red)
     font = _font(max(8, int(radius / 4)))
     n = len(STAMP_TEXT)
     for k, char in enumerate(STAMP_TEXT):
-        angle = math.pi * (1.1 - 1.2 * k / max(n - 1, 1)) if n > 1 else math.pi / 2
+        angle = math.pi * (1.1 - 1.2 * k / max(n - 1, 1))
         x = cx + radius * 0.72 * math.cos(angle)
         y = cy - radius * 0.72 * math.sin(angle)
         draw.text((x, y), char, fill=red, font=font, anchor="mm")
-    image.alpha_composite(layer)
+    return ImageChops.multiply(image, layer)
 
 
 def build_scan_pdf(pdf: bytes, dpi: int) -> bytes:
@@ -192,24 +189,72 @@ def build_scan_pdf(pdf: bytes, dpi: int) -> bytes:
     try:
         for index in range(len(document)):
             bitmap = document[index].render(scale=scale, grayscale=True)
-            image = bitmap.to_pil().convert("RGBA")
+            image = bitmap.to_pil().convert("RGB")
             if index in boxes:
                 x0, top, x1, bottom = (v * scale for v in boxes[index])
-                _stamp(image, ((x0 + x1) / 2, (top + bottom) / 2), 40 * scale)
-            pages.append(image.convert("RGB"))
+                image = _stamp(image, ((x0 + x1) / 2, (top + bottom) / 2), 40 * scale)
+            pages.append(image)
     finally:
         document.close()
-    out = io.BytesIO()
-    # JPEG pages, as a scanner writes them; quality keeps the fixtures small.
-    pages[0].save(
-        out,
-        format="PDF",
-        save_all=True,
-        append_images=pages[1:],
-        resolution=float(dpi),
-        quality=60 if dpi >= 300 else 75,
-    )
-    return out.getvalue()
+    return image_pdf(pages, dpi)
+
+
+# White paper, black toner, grey anti-aliasing, the stamp's red: 2 bits a pixel, deflated, keeps
+# a 300 dpi page near 200 KB (a JPEG scan is four times that).
+PALETTE = (255, 255, 255, 0, 0, 0, 150, 150, 150, 220, 40, 40)
+
+
+def _packed(image) -> tuple[bytes, int, int]:  # type: ignore[no-untyped-def]
+    """An RGB image as 2-bit palette indices, rows padded to whole bytes, deflated."""
+    import zlib
+
+    import numpy as np
+    from PIL import Image
+
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(list(PALETTE) + [0] * (768 - len(PALETTE)))
+    indices = np.asarray(image.quantize(palette=palette, dither=Image.Dither.NONE), dtype=np.uint8)
+    height, width = indices.shape
+    padded = np.zeros((height, (width + 3) // 4 * 4), np.uint8)
+    padded[:, :width] = indices
+    packed = (padded[:, 0::4] << 6) | (padded[:, 1::4] << 4) | (padded[:, 2::4] << 2) | padded[:, 3::4]
+    return zlib.compress(packed.tobytes(), 9), width, height
+
+
+def image_pdf(pages: list, dpi: int) -> bytes:  # type: ignore[type-arg]
+    """A PDF whose every page is one image and nothing else (no text layer), as a scanner makes."""
+    objects: list[bytes] = [b"<< /Type /Catalog /Pages 2 0 R >>", b""]
+    kids: list[str] = []
+    lookup = "".join(f"{v:02x}" for v in PALETTE)
+    for image in pages:
+        data, width, height = _packed(image)
+        w_pt, h_pt = width * 72 / dpi, height * 72 / dpi
+        page_no = len(objects) + 1
+        kids.append(f"{page_no} 0 R")
+        content = f"q {w_pt:.2f} 0 0 {h_pt:.2f} 0 0 cm /Im0 Do Q".encode()
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 {w_pt:.2f} {h_pt:.2f}] "
+            f"/Resources << /XObject << /Im0 {page_no + 2} 0 R >> >> /Contents {page_no + 1} 0 R >>".encode()
+        )
+        objects.append(f"<< /Length {len(content)} >>\nstream\n".encode() + content + b"\nendstream")
+        objects.append(
+            f"<< /Type /XObject /Subtype /Image /Width {width} /Height {height} "
+            f"/ColorSpace [/Indexed /DeviceRGB 3 <{lookup}>] /BitsPerComponent 2 "
+            f"/Filter /FlateDecode /Length {len(data)} >>\nstream\n".encode()
+            + data
+            + b"\nendstream"
+        )
+    objects[1] = f"<< /Type /Pages /Kids [{' '.join(kids)}] /Count {len(kids)} >>".encode()
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    return out
 
 
 def encrypted_pdf(pdf: bytes) -> bytes:
@@ -230,6 +275,8 @@ def outputs() -> dict[Path, bytes]:
         FIXTURES / "encrypted.pdf": encrypted_pdf(text_pdf),
         FIXTURES / "broken.pdf": text_pdf[: len(text_pdf) // 3],
         FIXTURES / "basic-data.pdf": build_text_pdf(_first_table(items)),
+        EXAMPLE / "package-scan.pdf": build_scan_pdf(text_pdf, 300),
+        FIXTURES / "scan-150.pdf": build_scan_pdf(text_pdf, 150),
     }
 
 

@@ -176,7 +176,7 @@ class LimitsLayout(_Layout):
     # rendered for OCR), and the time one page may take (checked after each page).
     max_pdf_pages: int = Field(default=100, ge=1)
     max_page_pixels: int = Field(default=40_000_000, ge=1)
-    max_seconds_per_page: float = Field(default=60.0, ge=0)
+    max_seconds_per_page: float = Field(default=300.0, ge=0)
 
 
 class PdfLayout(_Layout):
@@ -190,6 +190,7 @@ class PdfLayout(_Layout):
     column_tolerance: float = Field(default=2.0, ge=0)
     min_text_chars: int = Field(default=10, ge=0)
     ocr_dpi: int = Field(default=200, ge=72, le=600)
+    ruling_min_points: float = Field(default=13.0, gt=0)
     min_confidence: float = Field(default=0.9, ge=0, le=1)
 
     @field_validator("page_number_pattern")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import time
+from collections.abc import Callable
 from typing import Any
 
 from engine.importers._container import refuse
@@ -30,12 +31,17 @@ from engine.importers._scan import Item
 _EPS = 1.0  # points: cell edges of one ruled table agree to well within this
 
 
-def _table(table: Any) -> PageTable:
+CellText = Callable[[tuple[float, float, float, float]], tuple[str, float | None]]
+
+
+def page_table(table: Any, cell_text: CellText | None = None) -> PageTable:
     """A pdfplumber table as a PageTable: one cell per drawn cell, an empty continuation cell
     where a cell merged from the row above covers a row, nothing where one merged from the
-    left covers a column."""
+    left covers a column. Cell texts come from the text layer, or from `cell_text(box)` (text
+    and confidence: OCR)."""
     columns = [column.bbox[0] for column in table.columns]
-    texts = table.extract(keep_blank_chars=True)  # leading spaces indent a label (其中 rows)
+    # keep_blank_chars: leading spaces indent a label (其中 rows)
+    texts = table.extract(keep_blank_chars=True) if cell_text is None else None
     boxes = table.cells
     tops = [row.bbox[1] for row in table.rows]
     bottom_edge = table.bbox[3]
@@ -45,11 +51,17 @@ def _table(table: Any) -> PageTable:
         cells: list[PageCell] = []
         for j, box in enumerate(row.cells):
             if box is not None:
-                text = texts[i][j] or ""
+                confidence: float | None = None
+                if texts is not None:
+                    text = texts[i][j] or ""
+                else:
+                    assert cell_text is not None
+                    text, confidence = cell_text(box)
                 cells.append(
                     PageCell(
                         text.split("\n"),
                         j,
+                        confidence=confidence,
                         x0=box[0],
                         x1=box[2],
                         rows=sum(1 for t in tops if box[1] - _EPS <= t < box[3] - _EPS),
@@ -88,7 +100,7 @@ def _text_page(number: int, page: Any) -> Page:
         # the table's own top and bottom edges close it, so the cell is found all the same.
         edges = sorted({round(v, 2) for t in found for v in (t.bbox[1], t.bbox[3])})
         found = page.find_tables({"explicit_horizontal_lines": edges})
-    out.tables = [_table(table) for table in found]
+    out.tables = [page_table(table) for table in found]
     boxes = [table.bbox for table in found]
     outside = page.filter(lambda obj: obj.get("object_type") != "char" or not _inside(obj, boxes))
     for line in outside.extract_text_lines(strip=False, return_chars=False, keep_blank_chars=True):
@@ -152,11 +164,9 @@ def read_pages(data: bytes, *, document: str, layout: TextLayout) -> list[Page]:
         for number, page in enumerate(pages, start=1):
             started = time.monotonic()
             if _is_scan(page, layout):
-                raise refuse(
-                    document,
-                    f"第{number}页没有文字层（扫描件），暂不能识别",
-                    f"page {number} has no text layer (a scan); OCR is not available",
-                )
+                from engine.importers._ocr import ocr_page
+
+                out.append(ocr_page(number, page, document=document, layout=layout))
             else:
                 out.append(_text_page(number, page))
             page.close()  # drop the page's parsed objects: memory stays flat
