@@ -17,6 +17,16 @@ class _Layout(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Synonyms = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _synonym_pairs(value: object) -> object:
+    """A TOML table {word: [synonyms]} as pairs (the layout stays hashable)."""
+    if isinstance(value, dict):
+        return tuple((str(k), tuple(v)) for k, v in value.items())
+    return value
+
+
 def _check_regex(value: str) -> str:
     try:
         re.compile(value)
@@ -68,6 +78,10 @@ class FundingLayout(_Layout):
     spending_marker: str
     qizhong_prefix: str
     split_pattern: str
+    # Other templates' words for a column: column keyword -> synonyms ("全年预算数": ["预算数"]).
+    synonyms: Synonyms = ()
+
+    _pairs = field_validator("synonyms", mode="before")(_synonym_pairs)
 
     @field_validator("split_pattern")
     @classmethod
@@ -100,6 +114,10 @@ class IndicatorLayout(_Layout):
     header_min_matches: int = Field(ge=1)
     level1_points_pattern: str
     total_marker: str
+    # Other templates' words for a column: field name -> synonyms ("target": ["年度目标值"]).
+    synonyms: Synonyms = ()
+
+    _pairs = field_validator("synonyms", mode="before")(_synonym_pairs)
 
     @field_validator("level1_points_pattern")
     @classmethod
