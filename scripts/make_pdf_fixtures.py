@@ -62,6 +62,7 @@ p.blank { height: 1.5em; }
 table { border-collapse: collapse; width: 100%%; margin: 0; }
 td { border: 0.6pt solid #000; padding: 1.5pt 3pt; vertical-align: middle; font-size: 9pt;
      line-height: 1.35; white-space: pre-wrap; box-decoration-break: clone; }
+td:first-child { min-width: 6em; }
 tr { break-inside: avoid; }
 """
 

@@ -206,6 +206,7 @@ class PdfLayout(_Layout):
     indent_chars: float = Field(default=1.0, ge=0)
     wrap_reach_chars: float = Field(default=3.0, ge=0)
     column_tolerance: float = Field(default=2.0, ge=0)
+    repeat_similarity: float = Field(default=0.85, gt=0, le=1)
     min_text_chars: int = Field(default=10, ge=0)
     ocr_dpi: int = Field(default=200, ge=72, le=600)
     ruling_min_points: float = Field(default=13.0, gt=0)

@@ -14,6 +14,8 @@ lowest of its boxes'.
 
 from __future__ import annotations
 
+import itertools
+import unicodedata
 from functools import lru_cache
 from typing import Any
 
@@ -105,6 +107,59 @@ def _lines_of(texts: list[_Text]) -> list[list[_Text]]:
     return [sorted(line, key=lambda t: t.x0) for line in lines]
 
 
+def _width(char: str) -> int:
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def _cut(text: _Text, cuts: list[float]) -> list[_Text]:
+    """A text box split at the x positions of cell borders it runs across: at the character
+    boundary nearest each border, by character widths (a CJK character is two Latin ones)."""
+    chars = text.text
+    total = sum(_width(c) for c in chars) or 1
+    reach = [0]
+    for char in chars:
+        reach.append(reach[-1] + _width(char))
+    span = max(text.x1 - text.x0, 1e-6)
+    bounds = [0]
+    for cut in sorted(cuts):
+        share = (cut - text.x0) / span
+        best = min(range(len(reach)), key=lambda k: abs(reach[k] / total - share))
+        if best > bounds[-1]:
+            bounds.append(best)
+    bounds.append(len(chars))
+    pieces = []
+    for a, b in itertools.pairwise(bounds):
+        part = chars[a:b].strip()
+        if part:
+            x0 = text.x0 + span * reach[a] / total
+            x1 = text.x0 + span * reach[b] / total
+            pieces.append(_Text(part, text.score, x0, text.top, x1, text.bottom))
+    return pieces
+
+
+def _split_across_cells(texts: list[_Text], cells: list[Box]) -> list[_Text]:
+    """OCR reads text in neighbouring cells as one box when the border between them is thin:
+    such a box is cut at the borders of the cells it overlaps."""
+    out: list[_Text] = []
+    for text in texts:
+        _, y = text.centre
+        height = text.bottom - text.top
+        row = sorted(
+            (
+                box
+                for box in cells
+                if box[1] <= y <= box[3]
+                and min(box[2], text.x1) - max(box[0], text.x0) > height / 2
+            ),
+            key=lambda box: box[0],
+        )
+        if len(row) < 2:
+            out.append(text)
+            continue
+        out += _cut(text, [box[2] for box in row[:-1]])
+    return out
+
+
 def _inside(text: _Text, box: Box) -> bool:
     x, y = text.centre
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
@@ -169,11 +224,30 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
             }
         )
 
+    cells = [box for table in found for box in table.cells]
+    texts = _split_across_cells(texts, cells)
+    placed = {box: [t for t in texts if _inside(t, box)] for box in cells}
+    # A label indented with spaces (其中 rows) shows as an offset from the cell's edge: count it
+    # in half line heights above the smallest offset in the same column (the cell padding).
+    offsets = {
+        box: min(t.x0 for t in _lines_of(inside)[0]) - box[0]
+        for box, inside in placed.items()
+        if inside
+    }
+    padding: dict[float, float] = {}
+    for box, offset in offsets.items():
+        key = round(box[0])
+        padding[key] = min(padding.get(key, offset), offset)
+
     def cell_text(box: Box) -> tuple[str, float | None]:
-        inside = [t for t in texts if _inside(t, box)]
+        inside = placed.get(box) or [t for t in texts if _inside(t, box)]
         if not inside:
             return "", None
-        lines = ["".join(t.text for t in line) for line in _lines_of(inside)]
+        rows = _lines_of(inside)
+        lines = ["".join(t.text for t in line) for line in rows]
+        height = max(rows[0][0].bottom - rows[0][0].top, 1.0)
+        extra = offsets.get(box, 0.0) - padding.get(round(box[0]), 0.0)
+        lines[0] = " " * max(0, round(extra / (height / 2))) + lines[0]
         return "\n".join(lines), min(t.score for t in inside)
 
     out.tables = [page_table(table, cell_text) for table in found]

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 
 from engine.importers._cells import normalize_text
 from engine.importers._grid import Positions
@@ -159,6 +160,16 @@ def _texts(row: list[PageCell]) -> list[str]:
     return [normalize_text("\n".join(cell.lines)) for cell in row]
 
 
+def _same_rows(a: list[list[PageCell]], b: list[list[PageCell]], similarity: float) -> bool:
+    """Whether rows repeat rows: the same cells, with texts at least this similar (an OCR'd
+    header repeated on the next page is rarely read letter for letter the same twice)."""
+    if len(a) != len(b) or any(len(x) != len(y) for x, y in zip(a, b, strict=True)):
+        return False
+    left = "|".join("|".join(_texts(row)) for row in a)
+    right = "|".join("|".join(_texts(row)) for row in b)
+    return left == right or SequenceMatcher(None, left, right).ratio() >= similarity
+
+
 @dataclass
 class _Table:
     """A table being assembled: its rows with the page each came from."""
@@ -206,9 +217,9 @@ def _flow(pages: list[Page], layout: PdfLayout) -> list[_Table | _Line | _Gap]:
                     rows = entry.rows
                     head = len(rows)
                     # The header row(s) repeated at the top of the page: read once.
-                    while head > 0 and [_texts(r) for r in rows[:head]] != [
-                        _texts(r) for _, r in last.rows[:head]
-                    ]:
+                    while head > 0 and not _same_rows(
+                        rows[:head], [r for _, r in last.rows[:head]], layout.repeat_similarity
+                    ):
                         head -= 1
                     if head < len(rows):
                         _rebuild_cut_cells(last, rows[head], layout.column_tolerance)

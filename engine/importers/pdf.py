@@ -85,6 +85,37 @@ def page_table(table: Any, cell_text: CellText | None = None) -> PageTable:
     return PageTable(x0, top, x1, bottom, [*columns, x1], rows)
 
 
+def _closing_lines(page: Any, tables: list[Any]) -> list[dict[str, Any]]:
+    """Horizontal lines across each table at the top and bottom ends of its vertical rulings."""
+    rulings = [e for e in page.edges if e["orientation"] == "v"]
+    lines: list[dict[str, Any]] = []
+    for table in tables:
+        x0, top, x1, bottom = table.bbox
+        own = [
+            e
+            for e in rulings
+            if x0 - _EPS <= e["x0"] <= x1 + _EPS
+            and e["bottom"] >= top - _EPS
+            and e["top"] <= bottom + _EPS
+        ]
+        for y in (
+            min((e["top"] for e in own), default=top),
+            max((e["bottom"] for e in own), default=bottom),
+        ):
+            lines.append(
+                {
+                    "object_type": "line",
+                    "x0": x0,
+                    "x1": x1,
+                    "top": y,
+                    "bottom": y,
+                    "width": x1 - x0,
+                    "height": 0,
+                }
+            )
+    return lines
+
+
 def _inside(obj: dict[str, Any], boxes: list[tuple[float, float, float, float]]) -> bool:
     x = (obj["x0"] + obj["x1"]) / 2
     y = (obj["top"] + obj["bottom"]) / 2
@@ -97,9 +128,9 @@ def _text_page(number: int, page: Any) -> Page:
     found = page.find_tables()
     if found:
         # A merged cell cut by the page break has no bottom (or top) border on some printers:
-        # the table's own top and bottom edges close it, so the cell is found all the same.
-        edges = sorted({round(v, 2) for t in found for v in (t.bbox[1], t.bbox[3])})
-        found = page.find_tables({"explicit_horizontal_lines": edges})
+        # a line across the table where its vertical rulings end closes it, so the cell is
+        # found all the same.
+        found = page.find_tables({"explicit_horizontal_lines": _closing_lines(page, found)})
     out.tables = [page_table(table) for table in found]
     boxes = [table.bbox for table in found]
     outside = page.filter(lambda obj: obj.get("object_type") != "char" or not _inside(obj, boxes))

@@ -293,3 +293,43 @@ def test_a_cut_merged_cell_gets_its_text_back() -> None:
         ["", "经济"],
         ["", "社会"],
     ]
+
+
+# --- OCR confidence ----------------------------------------------------------------------------
+
+
+def test_a_low_confidence_figure_is_reported_with_its_page_and_cell() -> None:
+    layout = PdfLayout(min_confidence=0.9)
+    cells = [
+        PageCell(["三公经费"], 0, confidence=0.6, x0=50, x1=150),  # text: judged, not flagged
+        PageCell(["5.38"], 1, confidence=0.99, x0=150, x1=250),
+        PageCell(["2.69"], 2, confidence=0.62, x0=250, x1=350),
+    ]
+    table = PageTable(50, 100, 350, 200, [50, 150, 250, 350], [cells])
+    _, low = page_items([Page(2, 600, 800, tables=[table])], layout, Positions())
+    assert [(x.anchor, x.text) for x in low] == [("第2页 表1行1列3", "2.69")]
+
+
+def test_precheck_asks_to_confirm_a_low_confidence_figure() -> None:
+    from engine.model.package import ImportWarning, Location
+
+    package = load_package(EXAMPLE / "dossier.toml")
+    warning = ImportWarning(
+        code="IMPORT_LOW_CONFIDENCE",
+        message="figure read by OCR with confidence 0.62",
+        location=Location(document="package-scan.pdf:第2页 表1行1列3"),
+        text="2.69",
+    )
+    flagged = package.model_copy(update={"warnings": [*package.warnings, warning]})
+    engine = Evaluator(PythonBackend())
+    precheck = engine.evaluate(flagged, rubric(), mode="precheck", as_of=AS_OF)
+    needs = [n for n in precheck["needs_input"] if n["item"].startswith("package-scan.pdf")]
+    assert needs == [
+        {
+            "item": "package-scan.pdf:第2页 表1行1列3",
+            "what": "扫描件中的数字「2.69」识别置信度低，请核对",
+        }
+    ]
+    bureau = engine.evaluate(flagged, rubric(), mode="bureau", as_of=AS_OF)
+    assert not [n for n in bureau["needs_input"] if n["item"].startswith("package-scan.pdf")]
+    assert any(w["code"] == "IMPORT_LOW_CONFIDENCE" for w in bureau["warnings"])
