@@ -210,6 +210,7 @@ class PdfLayout(_Layout):
     min_text_chars: int = Field(default=10, ge=0)
     ocr_dpi: int = Field(default=200, ge=72, le=600)
     ruling_min_points: float = Field(default=13.0, gt=0)
+    ocr_line_height: float = Field(default=1.3, gt=0)
     min_confidence: float = Field(default=0.9, ge=0, le=1)
 
     @field_validator("page_number_pattern")

@@ -27,13 +27,24 @@ Box = tuple[float, float, float, float]  # x0, top, x1, bottom in points
 
 
 class _Text:
-    """One OCR text box, in points."""
+    """One OCR text box, in points; `centres` the x of each character's centre when the
+    recogniser placed every character (else None)."""
 
-    __slots__ = ("bottom", "score", "text", "top", "x0", "x1")
+    __slots__ = ("bottom", "centres", "score", "text", "top", "x0", "x1")
 
-    def __init__(self, text: str, score: float, x0: float, top: float, x1: float, bottom: float):
+    def __init__(
+        self,
+        text: str,
+        score: float,
+        x0: float,
+        top: float,
+        x1: float,
+        bottom: float,
+        centres: list[float] | None = None,
+    ):
         self.text, self.score = text, score
         self.x0, self.top, self.x1, self.bottom = x0, top, x1, bottom
+        self.centres = centres if centres is not None and len(centres) == len(text) else None
 
     @property
     def centre(self) -> tuple[float, float]:
@@ -122,8 +133,11 @@ def _cut(text: _Text, cuts: list[float]) -> list[_Text]:
     span = max(text.x1 - text.x0, 1e-6)
     bounds = [0]
     for cut in sorted(cuts):
-        share = (cut - text.x0) / span
-        best = min(range(len(reach)), key=lambda k: abs(reach[k] / total - share))
+        if text.centres is not None:  # the characters' own places
+            best = sum(1 for x in text.centres if x < cut)
+        else:
+            share = (cut - text.x0) / span
+            best = min(range(len(reach)), key=lambda k: abs(reach[k] / total - share))
         if best > bounds[-1]:
             bounds.append(best)
     bounds.append(len(chars))
@@ -133,7 +147,8 @@ def _cut(text: _Text, cuts: list[float]) -> list[_Text]:
         if part:
             x0 = text.x0 + span * reach[a] / total
             x1 = text.x0 + span * reach[b] / total
-            pieces.append(_Text(part, text.score, x0, text.top, x1, text.bottom))
+            centres = text.centres[a:b] if text.centres is not None else None
+            pieces.append(_Text(part, text.score, x0, text.top, x1, text.bottom, centres))
     return pieces
 
 
@@ -160,6 +175,27 @@ def _split_across_cells(texts: list[_Text], cells: list[Box]) -> list[_Text]:
     return out
 
 
+def _dash(ink: Any, box: Box, scale: float, em: float) -> str:
+    """A cell OCR found no text in, holding only a dash ("—", "——": not applicable): the
+    recogniser drops a lone dash, so it is read from the ink, one "—" per em of its length."""
+    import numpy as np
+
+    inset = 3 / scale  # pixels: keep the cell's own borders out
+    x0, top, x1, bottom = (round(v / scale) for v in box)
+    area = ink[top + round(inset) : bottom - round(inset), x0 + round(inset) : x1 - round(inset)]
+    if area.size == 0:
+        return ""
+    dark = np.argwhere(area < 160)
+    if len(dark) == 0:
+        return ""
+    rows, cols = dark[:, 0], dark[:, 1]
+    height = (rows.max() - rows.min() + 1) * scale
+    width = (cols.max() - cols.min() + 1) * scale
+    if height > em * 0.25 or width < em * 0.6:
+        return ""  # not one thin stroke: a mark OCR could not read, left empty
+    return "—" * max(1, round(float(width) / em))
+
+
 def _inside(text: _Text, box: Box) -> bool:
     x, y = text.centre
     return box[0] <= x <= box[2] and box[1] <= y <= box[3]
@@ -169,7 +205,7 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
     """A scanned page read by OCR: its ruled tables and its free lines, with confidences."""
     import numpy as np
 
-    from engine.importers.pdf import page_table
+    from engine.importers.pdf import closing_lines, page_table
 
     limits, settings = layout.limits, layout.pdf
     dpi = settings.ocr_dpi
@@ -194,35 +230,43 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
     ink = np.ascontiguousarray(np.asarray(rendered)[:, :, 0])  # red channel: the stamp vanishes
     scale = 72 / dpi
 
-    result, _ = _engine()(ink)
+    result, _ = _engine()(ink, return_word_box=True)
     texts = [
         _Text(
-            str(text),
-            float(score),
-            min(p[0] for p in box) * scale,
-            min(p[1] for p in box) * scale,
-            max(p[0] for p in box) * scale,
-            max(p[1] for p in box) * scale,
+            str(found[1]),
+            float(found[2]),
+            min(p[0] for p in found[0]) * scale,
+            min(p[1] for p in found[0]) * scale,
+            max(p[0] for p in found[0]) * scale,
+            max(p[1] for p in found[0]) * scale,
+            [sum(p[0] for p in char) / len(char) * scale for char in found[3]]
+            if len(found) > 3 and found[3]
+            else None,
         )
-        for box, text, score in (result or [])
-        if str(text).strip()
+        for found in (result or [])
+        if str(found[1]).strip()
     ]
 
     horizontal, vertical = _rulings(ink, max(8, round(settings.ruling_min_points / scale)))
     out = Page(number, float(page.width), float(page.height))
     found = []
     if len(horizontal) >= 2 and len(vertical) >= 2:
-        found = page.find_tables(
-            {
-                "vertical_strategy": "explicit",
-                "horizontal_strategy": "explicit",
-                "explicit_vertical_lines": _edges(vertical, scale, horizontal=False),
-                "explicit_horizontal_lines": _edges(horizontal, scale, horizontal=True),
-                "snap_tolerance": 2 * scale * 3,
-                "join_tolerance": 2 * scale * 3,
-                "intersection_tolerance": 2 * scale * 3,
-            }
-        )
+        verticals = _edges(vertical, scale, horizontal=False)
+        horizontals = _edges(horizontal, scale, horizontal=True)
+        settings_: dict[str, Any] = {
+            "vertical_strategy": "explicit",
+            "horizontal_strategy": "explicit",
+            "explicit_vertical_lines": verticals,
+            "explicit_horizontal_lines": horizontals,
+            "snap_tolerance": 6 * scale,
+            "join_tolerance": 6 * scale,
+            "intersection_tolerance": 6 * scale,
+        }
+        found = page.find_tables(settings_)
+        if found:
+            # as on a printed page: a cell cut by the page break is closed where the rulings end
+            settings_["explicit_horizontal_lines"] = horizontals + closing_lines(verticals, found)
+            found = page.find_tables(settings_)
 
     cells = [box for table in found for box in table.cells]
     texts = _split_across_cells(texts, cells)
@@ -239,10 +283,13 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
         key = round(box[0])
         padding[key] = min(padding.get(key, offset), offset)
 
+    heights = sorted(t.bottom - t.top for t in texts) or [10.0]
+    em = heights[len(heights) // 2] / settings.ocr_line_height
+
     def cell_text(box: Box) -> tuple[str, float | None]:
         inside = placed.get(box) or [t for t in texts if _inside(t, box)]
         if not inside:
-            return "", None
+            return _dash(ink, box, scale, em), None
         rows = _lines_of(inside)
         lines = ["".join(t.text for t in line) for line in rows]
         height = max(rows[0][0].bottom - rows[0][0].top, 1.0)

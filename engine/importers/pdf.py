@@ -85,9 +85,9 @@ def page_table(table: Any, cell_text: CellText | None = None) -> PageTable:
     return PageTable(x0, top, x1, bottom, [*columns, x1], rows)
 
 
-def _closing_lines(page: Any, tables: list[Any]) -> list[dict[str, Any]]:
-    """Horizontal lines across each table at the top and bottom ends of its vertical rulings."""
-    rulings = [e for e in page.edges if e["orientation"] == "v"]
+def closing_lines(rulings: list[dict[str, Any]], tables: list[Any]) -> list[dict[str, Any]]:
+    """Horizontal lines across each table at the top and bottom ends of its vertical rulings
+    (pdfplumber edges or line objects)."""
     lines: list[dict[str, Any]] = []
     for table in tables:
         x0, top, x1, bottom = table.bbox
@@ -98,10 +98,11 @@ def _closing_lines(page: Any, tables: list[Any]) -> list[dict[str, Any]]:
             and e["bottom"] >= top - _EPS
             and e["top"] <= bottom + _EPS
         ]
-        for y in (
+        ends = (
             min((e["top"] for e in own), default=top),
             max((e["bottom"] for e in own), default=bottom),
-        ):
+        )
+        for y in ends:
             lines.append(
                 {
                     "object_type": "line",
@@ -130,7 +131,8 @@ def _text_page(number: int, page: Any) -> Page:
         # A merged cell cut by the page break has no bottom (or top) border on some printers:
         # a line across the table where its vertical rulings end closes it, so the cell is
         # found all the same.
-        found = page.find_tables({"explicit_horizontal_lines": _closing_lines(page, found)})
+        rulings = [e for e in page.edges if e["orientation"] == "v"]
+        found = page.find_tables({"explicit_horizontal_lines": closing_lines(rulings, found)})
     out.tables = [page_table(table) for table in found]
     boxes = [table.bbox for table in found]
     outside = page.filter(lambda obj: obj.get("object_type") != "char" or not _inside(obj, boxes))
