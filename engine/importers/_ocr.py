@@ -3,8 +3,8 @@
 The rapidocr-onnxruntime wheel ships its detection, direction and recognition models inside
 the package (rapidocr_onnxruntime/models/*.onnx): nothing is downloaded at run time.
 
-A page is rendered at the layout's ocr_dpi and read from its red channel only: a red stamp
-(红章) is bright in red, so it vanishes, while black text (under the stamp too) stays black.
+A page is rendered at the layout's ocr_dpi and read from its red channel, with clearly red
+pixels whitened: a red stamp (红章) vanishes, while black text (under the stamp too) stays black.
 The table's ruling lines are found in the image (long horizontal and vertical runs of ink,
 by morphological opening) and handed to pdfplumber's table finder as explicit lines, so a
 scanned table gets the same cells, merges and continuations as a printed one. Each text box
@@ -53,10 +53,54 @@ class _Text:
 
 @lru_cache(maxsize=1)
 def _engine() -> Any:
-    """The OCR engine, loaded once per process (its models take a second to load)."""
+    """The OCR engine, loaded once per process (its models take a second to load).
+
+    It reads the page at the resolution it was rendered at: by default RapidOCR shrinks an
+    image to 2,000 pixels a side first, which at 200 dpi can run two lines of a paragraph into
+    one box and lose one of them. The layout's max_page_pixels bounds the image instead.
+    """
     from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
 
-    return RapidOCR()
+    return RapidOCR(max_side_len=100_000)
+
+
+def _read_bands(ink: Any, scale: float, band: int, overlap: int) -> list[_Text]:
+    """OCR of the page in horizontal bands: on a whole A4 page the detector sometimes runs a
+    paragraph line into its neighbours and drops it; a band keeps lines apart. A box is kept
+    from the band whose core (the band less half the overlap at each inner edge) holds its
+    centre, so a line across two bands is read once."""
+    height = ink.shape[0]
+    texts: list[_Text] = []
+    start = 0
+    while start < height:
+        end = min(height, start + band)
+        core_top = start + (overlap // 2 if start > 0 else 0)
+        core_bottom = end - (overlap // 2 if end < height else 0)
+        # No direction classifier: it turns an upright line upside down now and then (and a
+        # scan is read upright), which loses the line.
+        result, _ = _engine()(ink[start:end], use_cls=False, return_word_box=True)
+        for found in result or []:
+            box, text, score = found[0], str(found[1]), float(found[2])
+            top = min(p[1] for p in box) + start
+            bottom = max(p[1] for p in box) + start
+            if not text.strip() or not core_top <= (top + bottom) / 2 < core_bottom:
+                continue
+            chars = found[3] if len(found) > 3 and found[3] else None
+            texts.append(
+                _Text(
+                    text,
+                    score,
+                    min(p[0] for p in box) * scale,
+                    top * scale,
+                    max(p[0] for p in box) * scale,
+                    bottom * scale,
+                    [sum(p[0] for p in c) / len(c) * scale for c in chars] if chars else None,
+                )
+            )
+        if end >= height:
+            break
+        start = end - overlap
+    return texts
 
 
 def _rulings(ink: Any, min_length: int) -> tuple[list[Box], list[Box]]:
@@ -227,25 +271,15 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
             f"{limits.max_page_pixels})",
         )
     rendered = page.to_image(resolution=dpi).original.convert("RGB")
-    ink = np.ascontiguousarray(np.asarray(rendered)[:, :, 0])  # red channel: the stamp vanishes
+    pixels_ = np.asarray(rendered).astype(np.int16)
+    # The red channel: red ink is bright there, black text (under the stamp too) stays dark;
+    # what is clearly red (red well above green and blue) is paper.
+    red = pixels_[:, :, 0]
+    reddish = red - np.maximum(pixels_[:, :, 1], pixels_[:, :, 2]) > settings.stamp_red_margin
+    ink = np.ascontiguousarray(np.where(reddish, 255, red).astype(np.uint8))
     scale = 72 / dpi
 
-    result, _ = _engine()(ink, return_word_box=True)
-    texts = [
-        _Text(
-            str(found[1]),
-            float(found[2]),
-            min(p[0] for p in found[0]) * scale,
-            min(p[1] for p in found[0]) * scale,
-            max(p[0] for p in found[0]) * scale,
-            max(p[1] for p in found[0]) * scale,
-            [sum(p[0] for p in char) / len(char) * scale for char in found[3]]
-            if len(found) > 3 and found[3]
-            else None,
-        )
-        for found in (result or [])
-        if str(found[1]).strip()
-    ]
+    texts = _read_bands(ink, scale, settings.ocr_band_pixels, settings.ocr_band_overlap)
 
     horizontal, vertical = _rulings(ink, max(8, round(settings.ruling_min_points / scale)))
     out = Page(number, float(page.width), float(page.height))
