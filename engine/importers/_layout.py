@@ -212,8 +212,6 @@ class PdfLayout(_Layout):
     ruling_min_points: float = Field(default=13.0, gt=0)
     ocr_line_height: float = Field(default=1.3, gt=0)
     stamp_red_margin: int = Field(default=50, ge=0, le=255)
-    ocr_band_pixels: int = Field(default=800, ge=100)
-    ocr_band_overlap: int = Field(default=100, ge=0)
     min_confidence: float = Field(default=0.9, ge=0, le=1)
 
     @field_validator("page_number_pattern")

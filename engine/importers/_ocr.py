@@ -64,42 +64,28 @@ def _engine() -> Any:
     return RapidOCR(max_side_len=100_000)
 
 
-def _read_bands(ink: Any, scale: float, band: int, overlap: int) -> list[_Text]:
-    """OCR of the page in horizontal bands: on a whole A4 page the detector sometimes runs a
-    paragraph line into its neighbours and drops it; a band keeps lines apart. A box is kept
-    from the band whose core (the band less half the overlap at each inner edge) holds its
-    centre, so a line across two bands is read once."""
-    height = ink.shape[0]
+def _read(ink: Any, scale: float) -> list[_Text]:
+    """OCR of the whole page: text boxes in points, each character's centre when known."""
+    # No direction classifier: it turns an upright line upside down now and then (and a scan
+    # is read upright), which loses the line.
+    result, _ = _engine()(ink, use_cls=False, return_word_box=True)
     texts: list[_Text] = []
-    start = 0
-    while start < height:
-        end = min(height, start + band)
-        core_top = start + (overlap // 2 if start > 0 else 0)
-        core_bottom = end - (overlap // 2 if end < height else 0)
-        # No direction classifier: it turns an upright line upside down now and then (and a
-        # scan is read upright), which loses the line.
-        result, _ = _engine()(ink[start:end], use_cls=False, return_word_box=True)
-        for found in result or []:
-            box, text, score = found[0], str(found[1]), float(found[2])
-            top = min(p[1] for p in box) + start
-            bottom = max(p[1] for p in box) + start
-            if not text.strip() or not core_top <= (top + bottom) / 2 < core_bottom:
-                continue
-            chars = found[3] if len(found) > 3 and found[3] else None
-            texts.append(
-                _Text(
-                    text,
-                    score,
-                    min(p[0] for p in box) * scale,
-                    top * scale,
-                    max(p[0] for p in box) * scale,
-                    bottom * scale,
-                    [sum(p[0] for p in c) / len(c) * scale for c in chars] if chars else None,
-                )
+    for found in result or []:
+        box, text, score = found[0], str(found[1]), float(found[2])
+        if not text.strip():
+            continue
+        chars = found[3] if len(found) > 3 and found[3] else None
+        texts.append(
+            _Text(
+                text,
+                score,
+                min(p[0] for p in box) * scale,
+                min(p[1] for p in box) * scale,
+                max(p[0] for p in box) * scale,
+                max(p[1] for p in box) * scale,
+                [sum(p[0] for p in c) / len(c) * scale for c in chars] if chars else None,
             )
-        if end >= height:
-            break
-        start = end - overlap
+        )
     return texts
 
 
@@ -279,7 +265,7 @@ def ocr_page(number: int, page: Any, *, document: str, layout: TextLayout) -> Pa
     ink = np.ascontiguousarray(np.where(reddish, 255, red).astype(np.uint8))
     scale = 72 / dpi
 
-    texts = _read_bands(ink, scale, settings.ocr_band_pixels, settings.ocr_band_overlap)
+    texts = _read(ink, scale)
 
     horizontal, vertical = _rulings(ink, max(8, round(settings.ruling_min_points / scale)))
     out = Page(number, float(page.width), float(page.height))
