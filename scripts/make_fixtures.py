@@ -15,6 +15,8 @@ Outputs:
 - tests/documents/fixtures/package.xls (python-calamine path; written with xlwt)
 - tests/documents/fixtures/variant-*.docx|xlsx (content control, tracked insertion, blank and
   repeated header rows, columns in another order, mixed report numbering, stray cells)
+- tests/documents/fixtures/wording-*.docx (other templates' header wording: lettered MOF
+  columns, unit suffixes, synonyms, and one column no layout word names)
 - tests/documents/fixtures/encrypted.docx|xlsx|xls (password "jixiao")
 
 Needs python-docx, openpyxl, xlwt, msoffcrypto-tool and olefile (dev dependencies).
@@ -640,6 +642,48 @@ def encrypted_xls(data: bytes) -> bytes:
     return buffer.getvalue()
 
 
+# Other templates' wording of the same columns: each variant renames header cells (matched on
+# their normalised text) and must import to the same model (except IMPORT_HEADER_UNPLACED).
+WORDINGS: dict[str, dict[str, str]] = {
+    # the MOF template's lettered columns
+    "letters": {
+        "全年预算数": "全年预算数（A）",
+        "全年执行数": "全年执行数（B）",
+        "执行率": "执行率（B/A）",
+    },
+    # unit suffixes on the money columns
+    "units": {
+        "年初预算数": "年初预算数（万元）",
+        "全年预算数": "全年预算数（万元）",
+        "全年执行数": "全年执行数（万元）",
+    },
+    # synonyms of the indicator, target and deviation columns
+    "synonyms": {
+        "年度指标值": "年度目标值",
+        "实际完成值": "全年实际值",
+        "偏差原因分析及改进措施": "未完成原因分析及改进措施",
+        "全年执行数": "实际执行数",
+    },
+    # a column no layout word names: a warning that names it
+    "unknown": {"偏差原因分析及改进措施": "情况说明"},
+}
+
+
+def variant_wording(items: list[Item], renames: dict[str, str]) -> bytes:
+    def mutate(kind, obj, index):  # type: ignore[no-untyped-def]
+        if kind != "grid":
+            return None
+        grid = copy.deepcopy(obj)
+        for row in grid.rows:
+            for cell in row:
+                new = renames.get(_text(cell.lines))
+                if new is not None:
+                    cell.lines = [new]
+        return grid
+
+    return build_docx(items, mutate=mutate)
+
+
 # --- main ------------------------------------------------------------------------------------
 
 
@@ -659,6 +703,10 @@ def outputs() -> dict[Path, bytes]:
         FIXTURES / "variant-columns.xlsx": variant_columns(items),
         FIXTURES / "variant-numbering.docx": variant_numbering(items),
         FIXTURES / "variant-stray.xlsx": variant_stray(items),
+        **{
+            FIXTURES / f"wording-{name}.docx": variant_wording(items, renames)
+            for name, renames in WORDINGS.items()
+        },
         FIXTURES / "encrypted.docx": encrypt_ooxml(docx_seed),
         FIXTURES / "encrypted.xlsx": encrypt_ooxml(xlsx_seed),
         FIXTURES / "encrypted.xls": encrypted_xls(xls_seed),
@@ -676,6 +724,7 @@ def main(argv: list[str]) -> int:
             "variant-columns.xlsx",
             "variant-numbering.docx",
             "variant-stray.xlsx",
+            *(f"wording-{name}.docx" for name in WORDINGS),
             "encrypted.docx",
             "encrypted.xlsx",
             "encrypted.xls",

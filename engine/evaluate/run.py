@@ -537,6 +537,16 @@ class _Assembler:
                 entry = NeedsInput(item=PACKAGE_ITEM, what=f"缺少{w.text}")
                 if w.code == MISSING_PART and entry not in needs:
                     needs.append(entry)
+            # A figure the OCR read with low confidence is never scored silently: the department
+            # confirms it (the page and cell are named).
+            for warning in self.package.warnings:
+                if warning.code == "IMPORT_LOW_CONFIDENCE":
+                    entry = NeedsInput(
+                        item=warning.location.render(),
+                        what=f"扫描件中的数字「{warning.text}」识别置信度低，请核对",
+                    )
+                    if entry not in needs:
+                        needs.append(entry)
         dossier = self.package.dossier
         deadline = dossier.deadline or spec.calendar.deadline
         report = Report(

@@ -21,6 +21,16 @@ class _Layout(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+Synonyms = tuple[tuple[str, tuple[str, ...]], ...]
+
+
+def _synonym_pairs(value: object) -> object:
+    """A TOML table {word: [synonyms]} as pairs (the layout stays hashable)."""
+    if isinstance(value, dict):
+        return tuple((str(k), tuple(v)) for k, v in value.items())
+    return value
+
+
 def _check_regex(value: str) -> str:
     try:
         re.compile(value)
@@ -72,6 +82,10 @@ class FundingLayout(_Layout):
     spending_marker: str
     qizhong_prefix: str
     split_pattern: str
+    # Other templates' words for a column: column keyword -> synonyms ("全年预算数": ["预算数"]).
+    synonyms: Synonyms = ()
+
+    _pairs = field_validator("synonyms", mode="before")(_synonym_pairs)
 
     @field_validator("split_pattern")
     @classmethod
@@ -104,6 +118,10 @@ class IndicatorLayout(_Layout):
     header_min_matches: int = Field(ge=1)
     level1_points_pattern: str
     total_marker: str
+    # Other templates' words for a column: field name -> synonyms ("target": ["年度目标值"]).
+    synonyms: Synonyms = ()
+
+    _pairs = field_validator("synonyms", mode="before")(_synonym_pairs)
 
     @field_validator("level1_points_pattern")
     @classmethod
@@ -176,6 +194,34 @@ class LimitsLayout(_Layout):
     max_cells: int = Field(default=200_000, ge=1)
     max_paragraphs: int = Field(default=50_000, ge=1)
     max_sheets: int = Field(default=50, ge=1)
+    # PDF: pages of one file, pixels of one page image (a scan's embedded image, or a page
+    # rendered for OCR), and the time one page may take (checked after each page).
+    max_pdf_pages: int = Field(default=100, ge=1)
+    max_page_pixels: int = Field(default=40_000_000, ge=1)
+    max_seconds_per_page: float = Field(default=300.0, ge=0)
+
+
+class PdfLayout(_Layout):
+    """How a PDF page's lines become the items of the text layout (see rules/layout)."""
+
+    page_number_pattern: str = ""
+    running_band: float = Field(default=0.08, ge=0, le=0.5)
+    blank_line_gap: float = Field(default=1.0, gt=0)
+    indent_chars: float = Field(default=1.0, ge=0)
+    wrap_reach_chars: float = Field(default=3.0, ge=0)
+    column_tolerance: float = Field(default=2.0, ge=0)
+    repeat_similarity: float = Field(default=0.85, gt=0, le=1)
+    min_text_chars: int = Field(default=10, ge=0)
+    ocr_dpi: int = Field(default=200, ge=72, le=600)
+    ruling_min_points: float = Field(default=13.0, gt=0)
+    ocr_line_height: float = Field(default=1.3, gt=0)
+    stamp_red_margin: int = Field(default=50, ge=0, le=255)
+    min_confidence: float = Field(default=0.9, ge=0, le=1)
+
+    @field_validator("page_number_pattern")
+    @classmethod
+    def _valid_regex(cls, value: str) -> str:
+        return _check_regex(value)
 
 
 class TextLayout(_Layout):
@@ -188,6 +234,7 @@ class TextLayout(_Layout):
     lines: LinesLayout
     report: ReportLayout
     limits: LimitsLayout = LimitsLayout()
+    pdf: PdfLayout = PdfLayout()
 
 
 def load_layout(path: Path) -> TextLayout:

@@ -9,7 +9,7 @@ warning.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Literal
@@ -40,18 +40,24 @@ _INDICATOR_FIELDS = (
 )
 
 
-def match_columns(texts: Sequence[str], keywords: Sequence[str]) -> dict[str, int]:
-    """keyword -> index of the header cell that names it (exact text first, then contains)."""
+def match_columns(
+    texts: Sequence[str],
+    keywords: Sequence[str],
+    synonyms: Mapping[str, Sequence[str]] | None = None,
+) -> dict[str, int]:
+    """keyword -> index of the header cell that names it, by the keyword or one of its
+    synonyms (exact text first, then contains: "执行率(B/A)", "年初预算数(万元)")."""
     found: dict[str, int] = {}
     taken: set[int] = set()
     for exact in (True, False):
         for keyword in keywords:
             if keyword in found or not keyword:
                 continue
+            words = [keyword, *(synonyms or {}).get(keyword, ())]
             for index, text in enumerate(texts):
                 if index in taken:
                     continue
-                if (text == keyword) if exact else (keyword in text):
+                if any((text == w) if exact else (w in text) for w in words if w):
                     found[keyword] = index
                     taken.add(index)
                     break
@@ -102,6 +108,9 @@ class _SelfEvalBuilder:
         self.name_fields = [norm(w) for w in name_fields if w]
         funding = lay.funding
         self.funding_keywords = [norm(w) for w in funding.columns if w]
+        self.funding_synonyms = {
+            norm(word): [norm(w) for w in words] for word, words in funding.synonyms
+        }
         self.funding_min = funding.header_min_matches
         self.row_labels = [norm(w) for w in funding.row_labels if w]
         self.income_marker = norm(funding.income_marker)
@@ -116,6 +125,11 @@ class _SelfEvalBuilder:
         )
         ind = lay.indicators
         self.indicator_keywords = {name: norm(getattr(ind, name)) for name in _INDICATOR_FIELDS}
+        self.indicator_synonyms = {
+            self.indicator_keywords[name]: [norm(w) for w in words]
+            for name, words in ind.synonyms
+            if name in self.indicator_keywords
+        }
         self.indicator_min = ind.header_min_matches
         self.points_re = re.compile(ind.level1_points_pattern)
         self.total_marker = norm(ind.total_marker)
@@ -170,6 +184,21 @@ class _SelfEvalBuilder:
             " | ".join(texts),
         )
 
+    def unplaced_headers(self, row: RawRow, placed: Iterable[int]) -> None:
+        """A header cell right of the first placed column that names no column: its column
+        is not read, so say which (the cells left of it are the row's labels)."""
+        placed = set(placed)
+        first = min(placed, default=len(row.cells))
+        for index, cell in enumerate(row.cells):
+            if index > first and index not in placed and cell.text:
+                self.ctx.warn(
+                    "IMPORT_HEADER_UNPLACED",
+                    "header cell matches no column keyword or synonym of the layout: "
+                    "its column is not read",
+                    self.ctx.loc(table=self.where, row=cell.text, line=cell.line),
+                    cell.text,
+                )
+
     # --- the walk ------------------------------------------------------------------------
 
     def run(self) -> SelfEvalTable:
@@ -207,10 +236,11 @@ class _SelfEvalBuilder:
             return  # a merged label cell such as 绩效指标 on a row of its own
         if self.area in ("header", "funding") and self.read_header_fields(row):
             return
-        found = match_columns(texts, self.funding_keywords)
+        found = match_columns(texts, self.funding_keywords, self.funding_synonyms)
         if self.area in ("header", "funding") and len(found) >= self.funding_min:
             self.funding_header = _Header(found, len(texts), texts)
             self.area = "funding"
+            self.unplaced_headers(row, found.values())
             return
         goal = match_columns(texts, [self.goal_marker, self.goal_expected, self.goal_actual])
         is_goal = {self.goal_expected, self.goal_actual} <= set(goal)
@@ -219,7 +249,7 @@ class _SelfEvalBuilder:
             self.area = "goal"
             return
         keywords = list(self.indicator_keywords.values())
-        found = match_columns(texts, keywords)
+        found = match_columns(texts, keywords, self.indicator_synonyms)
         if (
             self.area == "indicators"
             and self.indicator_header is not None
@@ -233,6 +263,7 @@ class _SelfEvalBuilder:
             }
             self.indicator_header = _Header(by_field, len(texts), texts)
             self.area = "indicators"
+            self.unplaced_headers(row, found.values())
             return
         if self.area == "funding":
             self.read_funding(row)

@@ -9,19 +9,25 @@ from engine.diagnostics import PackageError, PackageProblem
 from engine.importers._container import check_size
 from engine.importers._layout import TextLayout
 from engine.importers.docx import import_docx
+from engine.importers.pdf import import_pdf
 from engine.importers.sheets import import_xls, import_xlsx
 from engine.importers.text import ImportedDocuments, default_layout, import_text
 
-SUPPORTED = (".txt", ".docx", ".xlsx", ".xls")
+SUPPORTED = (".txt", ".docx", ".xlsx", ".xls", ".pdf")
 
 _Reader = Callable[..., ImportedDocuments]
-_READERS: dict[str, _Reader] = {".docx": import_docx, ".xlsx": import_xlsx, ".xls": import_xls}
+_READERS: dict[str, _Reader] = {
+    ".docx": import_docx,
+    ".xlsx": import_xlsx,
+    ".xls": import_xls,
+    ".pdf": import_pdf,
+}
 
 
 def import_document(
     name: str, data: bytes, *, layout: TextLayout | None = None
 ) -> ImportedDocuments:
-    """Parse one document of a package (.txt, .docx, .xlsx or .xls).
+    """Parse one document of a package (.txt, .docx, .xlsx, .xls or .pdf).
 
     Raises PackageError, with a Chinese and an English message, for an unsupported type or an
     unreadable, encrypted, oversized or otherwise hostile file; never anything else for bad input.

@@ -130,7 +130,7 @@ def test_docx_fixture_has_real_merged_cells() -> None:
 
 
 def test_supported_types() -> None:
-    assert SUPPORTED == (".txt", ".docx", ".xlsx", ".xls")
+    assert SUPPORTED == (".txt", ".docx", ".xlsx", ".xls", ".pdf")
 
 
 def test_mixed_manifest(tmp_path: Path) -> None:

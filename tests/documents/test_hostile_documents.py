@@ -186,7 +186,7 @@ def test_document_too_large() -> None:
 
 
 def test_unsupported_type() -> None:
-    message = refused("package.pdf", b"%PDF")
+    message = refused("package.odt", b"PK\x03\x04")
     assert ".docx" in message
     assert ".xlsx" in message
 
@@ -205,3 +205,122 @@ def test_limits_are_layout_parameters(tmp_path: Path) -> None:
         import_document("package.xlsx", SEED_XLSX, layout=layout)
     with pytest.raises(PackageError):
         import_document("package.docx", SEED_DOCX, layout=layout)
+
+
+# --- PDF ---------------------------------------------------------------------------------------
+
+SEED_PDF = (EXAMPLE / "package.pdf").read_bytes()
+
+
+def minimal_pdf(objects: list[bytes]) -> bytes:
+    """A PDF of the given objects (1 is the catalog), with a correct xref table."""
+    out = b"%PDF-1.7\n"
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(len(out))
+        out += f"{number} 0 obj\n".encode() + body + b"\nendobj\n"
+    xref = len(out)
+    out += f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode()
+    out += b"".join(f"{offset:010d} 00000 n \n".encode() for offset in offsets)
+    out += (
+        f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode()
+    )
+    return out
+
+
+def _flate_bomb(size: int) -> bytes:
+    """One page whose content stream inflates `size` bytes of spaces (a PDF zip bomb)."""
+    import zlib
+
+    stream = zlib.compress(b" " * size, 9)
+    return minimal_pdf(
+        [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            f"<< /Length {len(stream)} /Filter /FlateDecode >>\nstream\n".encode()
+            + stream
+            + b"\nendstream",
+        ]
+    )
+
+
+def _layout_with(**limits: object):  # type: ignore[no-untyped-def]
+    layout = default_layout()
+    return layout.model_copy(update={"limits": layout.limits.model_copy(update=limits)})
+
+
+def refused_with(name: str, data: bytes, layout) -> str:  # type: ignore[no-untyped-def]
+    with pytest.raises(PackageError) as caught:
+        import_document(name, data, layout=layout)
+    assert caught.value.file == name
+    assert all(p.zh and p.en for p in caught.value.problems)
+    return str(caught.value)
+
+
+def test_encrypted_pdf() -> None:
+    message = refused("encrypted.pdf", (FIXTURES / "encrypted.pdf").read_bytes())
+    assert "密码保护" in message
+    assert "password-protected" in message
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        SEED_PDF[: len(SEED_PDF) // 3],
+        (FIXTURES / "broken.pdf").read_bytes(),
+        b"%PDF-1.7\n" + b"\0" * 600,
+    ],
+    ids=["truncated", "broken-fixture", "header-only"],
+)
+def test_broken_pdf(data: bytes) -> None:
+    assert "PDF" in refused("broken.pdf", data)
+
+
+def test_not_a_pdf() -> None:
+    message = refused("package.pdf", b"PK\x03\x04 a zip under a .pdf name")
+    assert "%PDF" in message
+
+
+def test_pdf_flate_bomb() -> None:
+    message = refused_with(
+        "bomb.pdf", _flate_bomb(3_000_000), _layout_with(max_uncompressed_bytes=1_000_000)
+    )
+    assert "压缩炸弹" in message
+    assert "decompression bomb" in message
+
+
+def test_pdf_flate_bomb_under_the_default_limits() -> None:
+    """110 MB of spaces in 110 KB: refused before pdfminer inflates it."""
+    assert "压缩炸弹" in refused("bomb.pdf", _flate_bomb(110_000_000))
+
+
+def test_a_pdf_stream_within_the_budget_is_read() -> None:
+    docs = import_document("small.pdf", _flate_bomb(10_000))
+    assert docs.basic_data is None
+
+
+def test_pdf_page_tree_loop_does_not_hang() -> None:
+    loop = minimal_pdf(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [2 0 R] /Count 1 >>"]
+    )
+    docs = import_document("loop.pdf", loop)
+    assert docs.department_table is None
+
+
+def test_pdf_page_count_is_capped() -> None:
+    message = refused_with("package.pdf", SEED_PDF, _layout_with(max_pdf_pages=3))
+    assert "页数过多" in message
+    assert "too many pages" in message
+
+
+def test_pdf_time_per_page_is_capped() -> None:
+    """A cap of 0 seconds refuses any page: the check runs after every page."""
+    message = refused_with("package.pdf", SEED_PDF, _layout_with(max_seconds_per_page=0))
+    assert "超时" in message
+    assert "took too long" in message
+
+
+def test_pdf_too_large() -> None:
+    data = b"%PDF-1.7\n" + b"x" * default_layout().limits.max_document_bytes
+    assert "过大" in refused("big.pdf", data)

@@ -4,7 +4,7 @@
 - the JSON model (the example's Package JSON with values replaced at random): a Package, or a
   pydantic ValidationError; a Package that validates is then scored: a report, or one of the
   engine's typed errors;
-- every importer (`import_document`, .txt/.docx/.xlsx/.xls): random bytes and damaged copies
+- every importer (`import_document`, .txt/.docx/.xlsx/.xls/.pdf): random bytes and damaged copies
   of the example's renditions: ImportedDocuments, or PackageError.
 
 Bounded (max_examples) so the suite stays fast.
@@ -38,6 +38,8 @@ RENDITIONS = {
     "package.txt": (EXAMPLE / "package.txt").read_bytes(),
     "package.docx": (EXAMPLE / "package.docx").read_bytes(),
     "package.xlsx": (EXAMPLE / "package.xlsx").read_bytes(),
+    # one page of the PDF rendition (the whole one takes a second a read)
+    "package.pdf": (REPO_ROOT / "tests/documents/fixtures/basic-data.pdf").read_bytes(),
     "package.xls": (REPO_ROOT / "tests" / "documents" / "fixtures" / "package.xls").read_bytes(),
 }
 FUZZ = settings(
