@@ -24,7 +24,8 @@ AS_OF = dt.date(2024, 6, 28)
 
 @cache
 def rubric() -> Rubric:
-    return load_rubric(REPO / "rubrics/yueyang-fujian5/2024.1.toml", [REPO / "rules"])
+    """The FY2023 default: its layout (2024.2) reads PDFs and other templates' wording."""
+    return load_rubric(REPO / "rubrics/yueyang-fujian5/2024.2.toml", [REPO / "rules"])
 
 
 def score(package: Package) -> dict[str, Any]:
@@ -34,7 +35,7 @@ def score(package: Package) -> dict[str, Any]:
 
 @cache
 def report_of(manifest: str) -> dict[str, Any]:
-    return score(load_package(EXAMPLE / manifest))
+    return score(load_package(EXAMPLE / manifest, rubric().layout))
 
 
 def strip_locations(value: Any, extra: tuple[str, ...] = ()) -> Any:
@@ -51,7 +52,8 @@ def strip_locations(value: Any, extra: tuple[str, ...] = ()) -> Any:
 
 
 def imported(path: Path) -> ImportedDocuments:
-    return import_document(path.name, path.read_bytes())
+    """A document read with the rubric's own layout, as scoring reads it."""
+    return import_document(path.name, path.read_bytes(), layout=rubric().layout)
 
 
 def model_of(docs: ImportedDocuments, extra: tuple[str, ...] = ()) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from documents_support import (
     imported,
     model_of,
     report_of,
+    rubric,
     seed_model,
     strip_locations,
 )
@@ -152,7 +153,7 @@ def test_mixed_manifest(tmp_path: Path) -> None:
     )
     (tmp_path / "dossier.toml").write_text(manifest, "utf-8")
     (tmp_path / "package.xlsx").write_bytes((EXAMPLE / "package.xlsx").read_bytes())
-    package = load_package(tmp_path / "dossier.toml")
+    package = load_package(tmp_path / "dossier.toml", rubric().layout)
     assert package.report is not None
     assert package.report.location.document == "report.txt"
     assert package.department_table is not None

@@ -12,12 +12,12 @@ from documents_support import (
     imported,
     model_of,
     report_of,
+    rubric,
     score,
     strip_locations,
 )
 
 from engine.dossier import load_package
-from engine.importers import default_layout
 from engine.importers.dispatch import import_document
 
 SAME = ["letters", "units", "synonyms"]
@@ -35,13 +35,13 @@ def test_wording_variants_give_the_example_report(name: str, tmp_path: Path) -> 
     # the Word dossier as it is, with the variant in place of package.docx
     (tmp_path / "dossier.toml").write_bytes((EXAMPLE / "dossier-docx.toml").read_bytes())
     (tmp_path / "package.docx").write_bytes((FIXTURES / f"wording-{name}.docx").read_bytes())
-    report = score(load_package(tmp_path / "dossier.toml"))
+    report = score(load_package(tmp_path / "dossier.toml", rubric().layout))
     assert strip_locations(report) == strip_locations(report_of("dossier-docx.toml"))
 
 
 def test_the_synonyms_come_from_the_layout() -> None:
     """Without the layout's synonyms the renamed columns are not found (the test can fail)."""
-    layout = default_layout()
+    layout = rubric().layout
     bare = layout.model_copy(
         update={
             "self_eval": layout.self_eval.model_copy(

@@ -49,7 +49,7 @@ def test_text_pdf_imports_to_the_seed_model() -> None:
 @pytest.mark.parametrize("manifest", PDF_RENDITIONS)
 def test_pdf_renditions_score_like_the_text(manifest: str, backend: str) -> None:
     engine = PythonBackend() if backend == "python" else DurableBackend()
-    package = load_package(EXAMPLE / manifest)
+    package = load_package(EXAMPLE / manifest, rubric().layout)
     other: dict[str, Any] = Evaluator(engine).evaluate(
         package, rubric(), mode="bureau", as_of=AS_OF
     )
@@ -90,7 +90,7 @@ def test_mixed_pdf_tables_and_word_report(tmp_path: Path) -> None:
     (tmp_path / "dossier.toml").write_text(manifest, "utf-8")
     (tmp_path / "tables.pdf").write_bytes(_pdf_without_report())
     (tmp_path / "report.docx").write_bytes(_docx_of(text[start:end]))
-    package = load_package(tmp_path / "dossier.toml")
+    package = load_package(tmp_path / "dossier.toml", rubric().layout)
     assert package.report is not None
     assert package.report.location.document.startswith("report.docx:")
     assert package.department_table is not None
@@ -313,7 +313,7 @@ def test_a_low_confidence_figure_is_reported_with_its_page_and_cell() -> None:
 def test_precheck_asks_to_confirm_a_low_confidence_figure() -> None:
     from engine.model.package import ImportWarning, Location
 
-    package = load_package(EXAMPLE / "dossier.toml")
+    package = load_package(EXAMPLE / "dossier.toml", rubric().layout)
     warning = ImportWarning(
         code="IMPORT_LOW_CONFIDENCE",
         message="figure read by OCR with confidence 0.62",

@@ -31,7 +31,7 @@ def scanned(dpi: str, tmp: str) -> Package:
     manifest = (EXAMPLE / "dossier-scan.toml").read_text("utf-8")
     (folder / "dossier.toml").write_text(manifest, "utf-8")
     (folder / "package-scan.pdf").write_bytes(SCANS[dpi].read_bytes())
-    return load_package(folder / "dossier.toml")
+    return load_package(folder / "dossier.toml", rubric().layout)
 
 
 @pytest.fixture(scope="module")
