@@ -5,7 +5,7 @@ Run: .venv/bin/python -m bench.compare [--base /tmp/jixiao-base] [--only inproc 
 The base tree is main's code checked out into a temporary folder with its own venv:
 
     git worktree add --detach /tmp/jixiao-base 5727571
-    bash /work/wt/mkvenv.sh /tmp/jixiao-base        # python3.11 -m venv + pip install -e
+    (cd /tmp/jixiao-base && python3.11 -m venv .venv && .venv/bin/pip install -q -e '.[dev,service]')
 
 Each measurement runs on both trees back to back (base first, then this tree, `--repeat`
 times alternating), each with its own interpreter and working directory, and prints
