@@ -61,7 +61,9 @@ PACKAGE_ITEM = "整套材料"
 # Import warnings by code: the Chinese a person reads (the English message stays in the JSON).
 IMPORT_WARNINGS: dict[str, str] = {
     "IMPORT_FORMULA_NOT_CALCULATED": "单元格是未计算的公式，没有读取到数值",
+    "IMPORT_HEADER_UNPLACED": "表头中有无法对应到任何列的单元格（版式中没有这个叫法），该列未计入",
     "IMPORT_LINE_UNPLACED": "此行不在任何表格内，也不在自评报告中，未计入",
+    "IMPORT_LOW_CONFIDENCE": "扫描件中的数字识别置信度低，请核对",
     "IMPORT_ROW_EXTRA_CELLS": "此行的单元格多于表头列数，多出的单元格未计入",
     "IMPORT_ROW_UNPLACED": "此行无法归入表格的任何部分，未计入",
     "IMPORT_RUBRIC_TABLE_IGNORED": "财政局的考核评分表不属于自评材料，已跳过",

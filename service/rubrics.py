@@ -324,7 +324,9 @@ class Rubrics:
                     else:
                         self._live[key] = _Live(problems, found, stamp)
                         self._rejected.pop(key, None)
-                        changed.append(problems.ref)
+                        # Recompiled because some rules file changed; changed only if its bundle did.
+                        if current is None or current.rubric.sha256 != problems.sha256:
+                            changed.append(problems.ref)
             with self._lock:
                 for key in [k for k in self._live if k not in seen]:
                     del self._live[key]  # deleted from disk: no new evaluations on it

@@ -34,11 +34,13 @@ def _edit(path: Path, old: str, new: str) -> None:
     path.write_text(text.replace(old, new, 1), "utf-8")
 
 
-def _unlock(rules: Path, kind: str) -> None:
+def _unlock(rules: Path, kind: str, version: str = "2024.1") -> None:
     """Drop the lock entry of a data file, as if that version had never been published."""
     lock = rules / "published.lock"
     blocks = lock.read_text("utf-8").split("\n[[published]]\n")
-    kept = [b for b in blocks if f'id = "{kind}"\n' not in b]
+    kept = [
+        b for b in blocks if not (f'id = "{kind}"\n' in b and f'version = "{version}"\n' in b)
+    ]
     assert len(kept) == len(blocks) - 1
     lock.write_text("\n[[published]]\n".join(kept), "utf-8")
 

@@ -50,7 +50,7 @@ def test_a_score_from_another_folder_equals_the_checkouts(elsewhere: Path) -> No
     )
     assert here.returncode == there.returncode == 0, there.stderr
     assert there.stdout == here.stdout
-    assert '"source": "rubrics/yueyang-fujian5/2024.1.toml:' in there.stdout
+    assert '"source": "rubrics/yueyang-fujian5/2024.2.toml:' in there.stdout  # the FY2023 default
     for absolute in (str(elsewhere), str(REPO_ROOT), '"/'):
         assert absolute not in there.stdout
 

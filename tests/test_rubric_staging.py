@@ -32,7 +32,8 @@ def test_a_copied_version_is_staged_not_the_default(tmp_path: Path) -> None:
     found = {(v.id, v.version): v.published for v in discover([rubrics])}
     assert found[("yueyang-fujian5", "2024.1")] is True
     assert found[("yueyang-fujian5", "2099.1")] is False
-    assert resolve("yueyang-fujian5", [rubrics], fiscal_year=2023).name == "2024.1.toml"
+    # The newest published version stays the default (2024.2), not the staged copy.
+    assert resolve("yueyang-fujian5", [rubrics], fiscal_year=2023).name == "2024.2.toml"
     assert default_for_year([rubrics], 2023) == "yueyang-fujian5"
     # Named exactly, a staged version scores (to try it before publishing).
     assert resolve("yueyang-fujian5@2099.1", [rubrics]) == staged

@@ -197,6 +197,7 @@ def test_the_documented_curl_batch_runs_against_a_real_server(tmp_path: Path) ->
         assert found
         script = found.group(1).replace("http://127.0.0.1:8000", base_url)
         script = script.replace("/tmp/season.zip", str(tmp_path / "season.zip"))
+        script = script.replace("/tmp/season-upload", str(tmp_path / "season-upload"))
         done = subprocess.run(
             ["bash", "-c", f"set -euo pipefail\n{script}"],
             cwd=REPO_ROOT,

@@ -29,7 +29,7 @@ def test_a_dropped_version_is_staged_until_an_admin_publishes_it(
     listed = svc.client.get("/v1/rubrics", headers=svc.auth("reviewer")).json()["items"]
     states = {(e["id"], e["version"]): (e["published"], e["compiles"]) for e in listed}
     assert states[("yueyang-fujian5", "2099.1")] == (False, True)  # staged, linted, tested
-    assert _score_without_rubric(svc) == "2024.1"
+    assert _score_without_rubric(svc) == "2024.2"  # the newest published version
     named = svc.client.post(
         "/v1/evaluations",
         params={"rubric": "yueyang-fujian5@2099.1"},
