@@ -167,7 +167,6 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
         assert len(stored) == len(set(stored)) == PACKAGES - 1  # none twice, none lost
         assert sorted(stored) == sorted(done_ids)
         retried = next(i for i in items if i.idx == held)
-        # The package the killed worker held was claimed again and stored once.
         # The package the killed worker held ends done and stored once. It is normally claimed
         # again (attempts 2); on a loaded machine the frozen worker's commit may already have
         # reached PostgreSQL before SIGSTOP (attempts 1). Either way: once, never twice (above).
