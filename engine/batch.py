@@ -140,12 +140,17 @@ def _rubric(path: str, rules: str | None) -> Rubric:
     return load_rubric(Path(path), rules_dirs(rules))
 
 
-def error_text(exc: BaseException) -> str:
-    """One line for a package that could not be scored, as `jixiao score` prints it."""
+def error_text(exc: BaseException, path: Path | None = None) -> str:
+    """One line for a package that could not be scored, as `jixiao score` prints it.
+
+    The line is printed after the manifest's path, so a problem in the manifest itself does not
+    repeat it; a problem in one of its documents names the document.
+    """
     if isinstance(exc, RubricError):
         return "; ".join(d.render() for d in exc.diagnostics)
     if isinstance(exc, PackageError):
-        return "; ".join(f"{exc.file}: {p.render()}" for p in exc.problems)
+        same = path is not None and str(exc.file) == str(path)
+        return "; ".join(p.render() if same else f"{exc.file}: {p.render()}" for p in exc.problems)
     if isinstance(exc, CalendarError | ValueError):
         return str(exc)
     return f"internal error: {type(exc).__name__}: {exc}"
@@ -192,7 +197,7 @@ def score_one(path: Path, options: BatchOptions, stem: str = "") -> BatchResult:
             _write_outputs(report, text, options.out_dir, stem or out_stem(path, None), options)
         return BatchResult(str(path), report_json=text)
     except Exception as exc:  # the batch's defence: a package's failure is its result
-        return BatchResult(str(path), error=error_text(exc))
+        return BatchResult(str(path), error=error_text(exc, path))
 
 
 def _write_outputs(

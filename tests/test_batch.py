@@ -55,6 +55,9 @@ def test_jobs_do_not_change_the_summary_and_failures_are_listed(
     failures = [line for line in first.out.splitlines() if line.startswith("失败")]
     assert len(failures) == 2
     assert "TOML" in failures[0]  # the first broken one is a syntax error, the second another
+    for line in failures:  # the manifest's path is printed once, before its problem
+        path = line.split()[1].rstrip(":")
+        assert line.count(path) == 1, line
     # Not a terminal: one plain line per package on stderr.
     assert len([line for line in first.err.splitlines() if line.startswith("[")]) == 8
     rows = list(csv.reader(io.StringIO(one.read_bytes().decode("utf-8-sig"))))
