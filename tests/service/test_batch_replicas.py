@@ -91,7 +91,7 @@ def _holder(store: Store, server_pid: int) -> tuple[int, int] | None:
         )
         running = list(session.scalars(select(BatchItem).where(BatchItem.status == "running")))
     for item in running:
-        pid = int(str(item.claimed_by).split(":")[1])
+        pid = int(str(item.worker).split(":")[1])
         if (done or 0) >= 2 and _parent(pid) == server_pid:
             return item.idx, pid
     return None
