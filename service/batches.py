@@ -93,7 +93,9 @@ def read_zip(data: bytes, settings: Settings) -> dict[str, bytes]:
             continue
         declared += info.file_size
         too_big = info.file_size > settings.batch_max_entry_bytes
-        inflates = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+        inflates = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        )
         if too_big or inflates or declared > settings.batch_max_total_bytes:
             raise _refuse(
                 413,
@@ -144,7 +146,9 @@ def submissions(files: dict[str, bytes]) -> list[tuple[str, Submission]]:
         # A listed document missing from the zip is the package's own error, reported per item.
         out.append((name, Submission("toml", text, tuple(documents))))
     if not out:
-        raise _refuse(422, "压缩包内没有评分清单（dossier TOML）", "no dossier manifests in the zip")
+        raise _refuse(
+            422, "压缩包内没有评分清单（dossier TOML）", "no dossier manifests in the zip"
+        )
     return out
 
 
@@ -290,7 +294,9 @@ def score_item(service: EvaluationService, store: Store, held: Held) -> str:
         except IntegrityError:
             pass  # another run stored this package first: it is done
         except Exception as exc:  # a package's failure never stops the batch
-            get_logger().error("batch.item_failed", batch=held.batch_id, item=held.idx, exc_info=exc)
+            get_logger().error(
+                "batch.item_failed", batch=held.batch_id, item=held.idx, exc_info=exc
+            )
             _finish(store, held, status=FAILED, error=f"internal error: {type(exc).__name__}")
             return FAILED
         done = _stored(store, held.evaluation_id)

@@ -58,8 +58,12 @@ def downgrade() -> None:
     ).scalars()
     for signature in list(functions):
         op.execute(f"DROP FUNCTION IF EXISTS {signature} CASCADE")
-    for table in ("procrastinate_events", "procrastinate_periodic_defers", "procrastinate_jobs",
-                  "procrastinate_workers"):
+    for table in (
+        "procrastinate_events",
+        "procrastinate_periodic_defers",
+        "procrastinate_jobs",
+        "procrastinate_workers",
+    ):
         op.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
     types = bind.execute(
         sa.text(
