@@ -180,3 +180,45 @@ def test_on_sqlite_the_same_job_runs_in_process_and_resumes_after_a_restart(
     assert _item(svc.store, batch_id, 1).attempts == 2
     with svc.store.read() as session:
         assert not sa.inspect(session.connection()).has_table("procrastinate_jobs")
+
+
+def test_migration_0016_installs_the_queue_on_postgresql_only_and_goes_back(
+    database_url: str,
+) -> None:
+    from alembic import command
+    from alembic.config import Config
+
+    from service.store import MIGRATIONS
+
+    store = Store(database_url)
+    store.migrate()
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+
+    def state() -> tuple[bool, set[str]]:
+        with store.engine.connect() as conn:
+            inspector = sa.inspect(conn)
+            columns = {c["name"] for c in inspector.get_columns("batch_items")}
+            return inspector.has_table("procrastinate_jobs"), columns & {
+                "worker",
+                "claimed_by",
+                "claimed_at",
+            }
+
+    assert state() == (not store.is_sqlite, {"worker"})
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0015_batches")
+    assert state() == (False, {"claimed_by", "claimed_at"})
+    if not store.is_sqlite:
+        with store.engine.connect() as conn:
+            left = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
+                    " WHERE n.nspname = current_schema() AND p.proname LIKE 'procrastinate%'"
+                )
+            ).scalar_one()
+        assert left == 0
+    store.migrate()  # and forward again
+    assert state() == (not store.is_sqlite, {"worker"})
+    store.dispose()
