@@ -178,6 +178,9 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
         # reached PostgreSQL before SIGSTOP (attempts 1). Either way: once, never twice (above).
         assert retried.status == "done"
         assert retried.attempts in (1, 2)
+        # The survivor found the killed replica's job stalled and put it back in the queue.
+        survivor_log = (tmp_path / "replica-1.log").read_text("utf-8", errors="replace")
+        assert "batch.job_stalled" in survivor_log
     finally:
         store.dispose()
     capsys.readouterr()
