@@ -222,3 +222,18 @@ def test_migration_0016_installs_the_queue_on_postgresql_only_and_goes_back(
     store.migrate()  # and forward again
     assert state() == (not store.is_sqlite, {"worker"})
     store.dispose()
+
+
+def test_a_stalled_delay_shorter_than_three_heartbeats_is_refused() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="3 × batch_heartbeat_seconds"):
+        settings_for("sqlite://", batch_heartbeat_seconds=10, batch_stalled_seconds=20)
+    assert settings_for("sqlite://", batch_heartbeat_seconds=1, batch_stalled_seconds=3)
+
+
+def test_the_queue_connects_where_the_store_does() -> None:
+    from service.batch_queue import conninfo
+
+    url = "postgresql+psycopg://jx:pw@db:5433/jixiao?options=-csearch_path%3Dseason"
+    assert conninfo(url) == "postgresql://jx:pw@db:5433/jixiao?options=-csearch_path%3Dseason"
