@@ -33,6 +33,7 @@ from service import logs
 from service.api import body_schemas, router
 from service.auth import bootstrap_admin
 from service.backend import process_backend
+from service.batch_queue import BatchQueue
 from service.batches import BatchRunner
 from service.errors import ApiError, problems_from_errors, to_jsonable
 from service.evaluations import EvaluationService
@@ -206,17 +207,6 @@ def _log_reload(result: ReloadResult) -> None:
             log.error("rubric.rejected", file=path, diagnostic=problem)
 
 
-def _poll_batches(runner: BatchRunner, stop: threading.Event, every: float) -> None:
-    """Find batch work (this replica's uploads, others', a lost replica's) until stopped."""
-    while True:
-        try:
-            runner.poll()
-        except Exception as exc:  # the database away for a moment: try again next round
-            logs.get_logger().warning("batches.poll_failed", error=type(exc).__name__)
-        if stop.wait(every):
-            return
-
-
 def create_app(settings: Settings | None = None, *, backend: Backend | None = None) -> FastAPI:
     """The application. `backend` overrides the process's backend (tests share theirs)."""
     settings = settings or Settings()
@@ -232,6 +222,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     service = EvaluationService(store, rubrics, evaluator, metrics, timezone=settings.timezone)
     pool = EnginePool(settings.engine_threads)
     batch_runner = BatchRunner(settings, service, store)
+    batch_queue = BatchQueue(settings, batch_runner, store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -250,10 +241,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
         for problem in failed:
             log.error("rubric.invalid", diagnostic=problem)
         stop = threading.Event()
-        threading.Thread(
-            target=_poll_batches, args=(batch_runner, stop, settings.batch_poll_seconds),
-            name="batch-poller", daemon=True,
-        ).start()
+        await batch_queue.start()  # this replica's share of every batch (service.batch_queue)
         if settings.watch_rubrics:
             threading.Thread(
                 target=watch, args=(rubrics, stop, _log_reload), name="rubric-watcher", daemon=True
@@ -262,6 +250,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             yield
         finally:
             stop.set()
+            await batch_queue.stop()
             pool.shutdown()
             batch_runner.shutdown()
             store.dispose()
@@ -279,7 +268,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     app.state.metrics = metrics
     app.state.service = service
     app.state.pool = pool
-    app.state.batches = batch_runner
+    app.state.batches = batch_queue
     app.include_router(router)
     from service.season_api import season  # results table, 抽查 sample, explain (#15)
 

@@ -12,7 +12,8 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from service.api import Reviewer, Verifier, _json, _responses
-from service.batches import BatchRunner, batch_view, create_batch, read_zip, submissions
+from service.batch_queue import BatchQueue
+from service.batches import batch_view, create_batch, read_zip, submissions
 from service.errors import ApiError, not_found
 from service.settings import Settings
 from service.store import Store
@@ -60,15 +61,18 @@ async def upload_batch(
     """Every `*.toml` manifest in the zip (with the documents it lists beside it) is one package."""
     settings: Settings = request.app.state.settings
     store: Store = request.app.state.store
-    runner: BatchRunner = request.app.state.batches
+    queue: BatchQueue = request.app.state.batches
     data = await _body(request, settings.batch_max_zip_bytes)
 
     def accept() -> tuple[str, int]:
         items = submissions(read_zip(data, settings))
-        return create_batch(store, principal, items, rubric=rubric, mode=mode), len(items)
+        batch_id = create_batch(
+            store, principal, items, rubric=rubric, mode=mode, enqueue=queue.enqueue_in
+        )
+        return batch_id, len(items)
 
     batch_id, count = await run_in_threadpool(accept)
-    runner.start(batch_id, count)
+    await queue.submitted(batch_id, count)
     href = f"/v1/batches/{batch_id}"
     return _json({"id": batch_id, "items": count, "href": href}, 202, {"Location": href})
 

@@ -3,32 +3,34 @@
 `read_zip` checks the upload against the settings' bounds (zip size, entry count, entry size,
 total size, compression ratio) and refuses unsafe names before anything is stored. Each dossier
 manifest in it (engine.batch.is_manifest_text) becomes a `batch_items` row holding its
-submission and a fixed evaluation id. Workers claim items through the database (a lease, and
-`FOR UPDATE SKIP LOCKED` on PostgreSQL), score them with the ordinary `EvaluationService.create`
-(stored evaluation, audit event, replay) under that id, and mark them done. A worker lost
-mid-package leaves its claim to expire; the retry finds the evaluation if it was stored, so a
-package is never stored twice (the id is unique).
+submission and a fixed evaluation id, the record of that package's outcome. Which replica
+scores which package, and the retry of a lost replica's packages, is a task queue's business
+(service.batch_queue: procrastinate on PostgreSQL, in-process on SQLite); every run of the
+task is `run_item`, which scores with the ordinary `EvaluationService.create` (stored
+evaluation, audit event, replay) under the item's fixed id, so a package is never stored twice.
 """
 
 from __future__ import annotations
 
-import functools
+import asyncio
 import io
 import json
 import os
 import posixpath
 import socket
 import threading
-import time
 import tomllib
 import uuid
 import zipfile
-from concurrent.futures import Future, ProcessPoolExecutor
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from engine.batch import is_manifest_text
 from service.auth import Principal, now
@@ -91,7 +93,9 @@ def read_zip(data: bytes, settings: Settings) -> dict[str, bytes]:
             continue
         declared += info.file_size
         too_big = info.file_size > settings.batch_max_entry_bytes
-        inflates = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(info.compress_size, 1)
+        inflates = info.file_size > 1 << 20 and info.file_size > MAX_RATIO * max(
+            info.compress_size, 1
+        )
         if too_big or inflates or declared > settings.batch_max_total_bytes:
             raise _refuse(
                 413,
@@ -142,7 +146,9 @@ def submissions(files: dict[str, bytes]) -> list[tuple[str, Submission]]:
         # A listed document missing from the zip is the package's own error, reported per item.
         out.append((name, Submission("toml", text, tuple(documents))))
     if not out:
-        raise _refuse(422, "压缩包内没有评分清单（dossier TOML）", "no dossier manifests in the zip")
+        raise _refuse(
+            422, "压缩包内没有评分清单（dossier TOML）", "no dossier manifests in the zip"
+        )
     return out
 
 
@@ -153,8 +159,13 @@ def create_batch(
     *,
     rubric: str | None,
     mode: Mode,
+    enqueue: Callable[[Session, str, int], None] | None = None,
 ) -> str:
-    """Store the batch and its items in one transaction; its id."""
+    """Store the batch and its items in one transaction; its id.
+
+    `enqueue(session, batch_id, count)` queues the items' jobs in that same transaction (on
+    PostgreSQL), so a batch is stored with its jobs or not at all.
+    """
     batch_id = str(uuid.uuid4())
     with store.write() as session:
         session.add(
@@ -183,15 +194,18 @@ def create_batch(
                     attempts=0,
                 )
             )
+        session.flush()
+        if enqueue is not None:
+            enqueue(session, batch_id, len(items))
     return batch_id
 
 
-# -- the work ----------------------------------------------------------------------------------
+# -- the work ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Claimed:
-    """An item a worker holds."""
+class Held:
+    """An item a worker is scoring."""
 
     batch_id: str
     idx: int
@@ -202,30 +216,22 @@ class Claimed:
     mode: Mode
 
 
-def claim(store: Store, batch_id: str, worker: str, lease: float) -> Claimed | None:
-    """The next queued item of the batch (or one whose claim expired), now held by `worker`."""
-    stale = time.time() - lease
+def take(store: Store, batch_id: str, idx: int) -> Held | None:
+    """Mark an item running under this process (None: it is already finished, or unknown).
+
+    Which job runs when is the queue's business (service.batch_queue); this only records who
+    runs the item now, for the progress view and for operators.
+    """
+    worker = f"{socket.gethostname()}:{os.getpid()}"
     with store.write() as session:
-        item = session.scalar(
-            select(BatchItem)
-            .where(
-                BatchItem.batch_id == batch_id,
-                or_(
-                    BatchItem.status == QUEUED,
-                    (BatchItem.status == RUNNING) & (BatchItem.claimed_at < stale),
-                ),
-            )
-            .order_by(BatchItem.idx)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        )
-        if item is None:
+        item = session.get(BatchItem, (batch_id, idx))
+        if item is None or item.status in (DONE, FAILED):
             return None
         batch = session.get(Batch, batch_id)
         assert batch is not None  # the item's foreign key
-        item.status, item.claimed_by, item.claimed_at = RUNNING, worker, time.time()
+        item.status, item.worker = RUNNING, worker
         item.attempts += 1
-        return Claimed(
+        return Held(
             batch_id,
             item.idx,
             item.evaluation_id,
@@ -236,12 +242,20 @@ def claim(store: Store, batch_id: str, worker: str, lease: float) -> Claimed | N
         )
 
 
-def _finish(store: Store, held: Claimed, **values: Any) -> None:
+def _finish(store: Store, held: Held, **values: Any) -> None:
     with store.write() as session:
         item = session.get(BatchItem, (held.batch_id, held.idx))
         if item is not None:
             for key, value in values.items():
                 setattr(item, key, value)
+
+
+def fail(store: Store, batch_id: str, idx: int, error: str) -> None:
+    """Record an item as failed (the queue gave up on it after its last retry)."""
+    with store.write() as session:
+        item = session.get(BatchItem, (batch_id, idx))
+        if item is not None and item.status not in (DONE, FAILED):
+            item.status, item.error = FAILED, error
 
 
 def _stored(store: Store, evaluation_id: str) -> dict[str, Any] | None:
@@ -253,8 +267,14 @@ def _stored(store: Store, evaluation_id: str) -> dict[str, Any] | None:
         return {"total": ev.score, "grade": total.get("grade")}
 
 
-def score_item(service: EvaluationService, store: Store, held: Claimed) -> None:
-    """Score one held item and record the outcome; never raises for the package's faults."""
+def score_item(service: EvaluationService, store: Store, held: Held) -> str:
+    """Score one held item and record the outcome (its status); never raises for the package's
+    faults.
+
+    Idempotent: the evaluation id is fixed per item and is the evaluations' primary key, so a
+    second run (a retried job whose first run had committed) finds the stored evaluation, or
+    its insert is refused with the audit event in the same transaction.
+    """
     done = _stored(store, held.evaluation_id)
     if done is None:
         try:
@@ -270,26 +290,32 @@ def score_item(service: EvaluationService, store: Store, held: Claimed) -> None:
             problems = "; ".join(f"{p.path}: {p.zh} / {p.en}" for p in exc.problems)
             error = f"{exc.zh} / {exc.en}" + (f" ({problems})" if problems else "")
             _finish(store, held, status=FAILED, error=error)
-            return
+            return FAILED
         except IntegrityError:
-            pass  # another worker stored this package first: it is done
+            pass  # another run stored this package first: it is done
         except Exception as exc:  # a package's failure never stops the batch
-            get_logger().error("batch.item_failed", batch=held.batch_id, item=held.idx, exc_info=exc)
+            get_logger().error(
+                "batch.item_failed", batch=held.batch_id, item=held.idx, exc_info=exc
+            )
             _finish(store, held, status=FAILED, error=f"internal error: {type(exc).__name__}")
-            return
+            return FAILED
         done = _stored(store, held.evaluation_id)
-    if done is not None:
-        _finish(store, held, status=DONE, error=None, **done)
+    if done is None:  # pragma: no cover - an IntegrityError without a stored evaluation
+        raise RuntimeError(f"batch item {held.batch_id}/{held.idx}: not stored")
+    _finish(store, held, status=DONE, error=None, **done)
+    return DONE
 
 
-def work(service: EvaluationService, store: Store, batch_id: str, lease: float) -> int:
-    """Claim and score the batch's items until none is left; how many this worker scored."""
-    worker = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
-    count = 0
-    while (held := claim(store, batch_id, worker, lease)) is not None:
-        score_item(service, store, held)
-        count += 1
-    return count
+def run_item(service: EvaluationService, store: Store, batch_id: str, idx: int) -> str:
+    """The batch task: score one package of a batch, once; its final status.
+
+    Every way a package is scored goes through here: a procrastinate job on PostgreSQL, the
+    in-process dispatcher on SQLite, in a worker process or a thread of the server.
+    """
+    held = take(store, batch_id, idx)
+    if held is None:
+        return "skipped"
+    return score_item(service, store, held)
 
 
 # Per worker process: its own store, rubrics and durable engine, built once.
@@ -317,82 +343,42 @@ def _process_service(settings: Settings) -> tuple[EvaluationService, Store]:
     return _PROCESS[key]
 
 
-def pool_work(settings: Settings, batch_id: str) -> int:
-    """A worker process's share of a batch (the pool's entry point)."""
+def pool_run_item(settings: Settings, batch_id: str, idx: int) -> str:
+    """`run_item` in a worker process (the pool's entry point)."""
     service, store = _process_service(settings)
-    return work(service, store, batch_id, settings.batch_lease_seconds)
+    return run_item(service, store, batch_id, idx)
 
 
 class BatchRunner:
-    """Puts workers on batches: `batch_workers` processes (0: one thread in the server).
-
-    `poll` (at startup, then every `batch_poll_seconds`) finds batches with items to claim
-    (queued, or held by a lost worker past its lease), so a batch uploaded to one replica is
-    worked on by every replica, and one killed mid-batch is finished by the others.
+    """Where this replica scores batch packages: `batch_workers` processes (0: a thread of the
+    server, with its own service). The queue (service.batch_queue) decides which package when;
+    it runs at most `max(1, batch_workers)` at once, so the pool is never oversubscribed.
     """
 
     def __init__(self, settings: Settings, service: EvaluationService, store: Store) -> None:
         self.settings, self.service, self.store = settings, service, store
         self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
-        self._active: dict[str, int] = {}  # batch id -> this replica's workers on it
 
-    def start(self, batch_id: str, items: int) -> None:
-        """Put this replica's workers on a batch (none if they are already on it)."""
-        wanted = max(1, min(self.settings.batch_workers, items))
-        with self._lock:
-            if self._active.get(batch_id, 0) > 0:
-                return
-            self._active[batch_id] = wanted
+    async def run(self, batch_id: str, idx: int) -> str:
+        """Score one package off the event loop; its status. Raises only for the machinery's
+        faults (a worker process lost, the database away), which the queue retries."""
+        loop = asyncio.get_running_loop()
         if self.settings.batch_workers == 0:
-            threading.Thread(
-                target=self._thread_work, args=(batch_id,), name=f"batch-{batch_id[:8]}", daemon=True
-            ).start()
-            return
-        pool = self._executor()
-        for _ in range(wanted):
-            future = pool.submit(pool_work, self.settings, batch_id)
-            future.add_done_callback(functools.partial(self._ended, batch_id))
-
-    def _thread_work(self, batch_id: str) -> None:
+            return await loop.run_in_executor(
+                None, run_item, self.service, self.store, batch_id, idx
+            )
         try:
-            work(self.service, self.store, batch_id, self.settings.batch_lease_seconds)
-        except Exception as exc:  # logged; the items stay claimable by another worker
-            get_logger().error("batch.worker_failed", batch=batch_id, error=repr(exc))
-        finally:
-            self._ended(batch_id, None)
-
-    def _ended(self, batch_id: str, future: Future[int] | None) -> None:
-        if future is not None and not future.cancelled() and future.exception() is not None:
-            get_logger().error("batch.worker_failed", batch=batch_id, error=repr(future.exception()))
-        with self._lock:
-            left = self._active.get(batch_id, 0) - 1
-            if left > 0:
-                self._active[batch_id] = left
-            else:
-                self._active.pop(batch_id, None)
-
-    def poll(self) -> list[str]:
-        """Start workers on every batch with claimable items; their ids."""
-        stale = time.time() - self.settings.batch_lease_seconds
-        with self.store.read() as session:
-            rows = session.execute(
-                select(BatchItem.batch_id)
-                .where(
-                    or_(
-                        BatchItem.status == QUEUED,
-                        (BatchItem.status == RUNNING) & (BatchItem.claimed_at < stale),
-                    )
-                )
-                .group_by(BatchItem.batch_id)
-            ).all()
-        batches = sorted(r[0] for r in rows)
-        for batch_id in batches:
-            self.start(batch_id, self.settings.batch_workers or 1)
-        return batches
+            return await loop.run_in_executor(
+                self._executor(), pool_run_item, self.settings, batch_id, idx
+            )
+        except BrokenProcessPool:
+            with self._lock:  # a dead worker process breaks the pool: the next run makes a new one
+                self._pool = None
+            raise
 
     def shutdown(self) -> None:
-        """Stop taking work; items in flight are retried by another worker after their lease."""
+        """Stop the worker processes; a package in flight is retried by the queue."""
         with self._lock:
             if self._pool is not None:
                 self._pool.shutdown(wait=False, cancel_futures=True)
@@ -409,6 +395,18 @@ class BatchRunner:
                     mp_context=mp.get_context("spawn"),
                 )
             return self._pool
+
+
+def unfinished(store: Store) -> list[tuple[str, int]]:
+    """Items not yet done or failed, oldest batch first (re-queued in-process on SQLite)."""
+    with store.read() as session:
+        rows = session.execute(
+            select(BatchItem.batch_id, BatchItem.idx)
+            .join(Batch, Batch.id == BatchItem.batch_id)
+            .where(BatchItem.status.in_((QUEUED, RUNNING)))
+            .order_by(Batch.created_at, BatchItem.batch_id, BatchItem.idx)
+        ).all()
+    return [(r[0], r[1]) for r in rows]
 
 
 def batch_view(store: Store, batch_id: str) -> dict[str, Any] | None:

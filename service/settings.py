@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from engine.labels import DEFAULT_TIMEZONE, zone
@@ -83,14 +83,30 @@ class Settings(BaseSettings):
         default=500 * 1024 * 1024, ge=1024, description="the zip's entries, uncompressed"
     )
     batch_workers: int = Field(
-        default=1, ge=0, description="worker processes per replica (0: a thread in the server)"
+        default=1,
+        ge=0,
+        description="worker processes per replica, and packages it scores at once (0: a thread)",
     )
-    batch_lease_seconds: int = Field(
-        default=300, ge=1, description="a package claimed this long ago by a lost worker is retried"
+    batch_heartbeat_seconds: float = Field(
+        default=10.0, gt=0, description="how often a replica's queue worker says it is alive"
+    )
+    batch_stalled_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="a replica silent this long is lost: its packages are retried elsewhere",
     )
     batch_poll_seconds: float = Field(
-        default=5.0, gt=0, description="how often a replica looks for batch work (any replica's)"
+        default=5.0,
+        gt=0,
+        description="how often a replica looks for queued and stalled packages (besides NOTIFY)",
     )
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> Settings:
+        # A live replica must never look lost: several heartbeats fit in the stalled delay.
+        if self.batch_stalled_seconds < 3 * self.batch_heartbeat_seconds:
+            raise ValueError("batch_stalled_seconds must be at least 3 × batch_heartbeat_seconds")
+        return self
 
     @field_validator("timezone")
     @classmethod

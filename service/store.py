@@ -17,7 +17,6 @@ from typing import Any
 
 from sqlalchemy import (
     Date,
-    Float,
     ForeignKey,
     Index,
     Integer,
@@ -33,6 +32,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 GENESIS = "0" * 64  # prev_hash of the first audit event
 _WRITE = "jixiao_write"  # execution option that makes SQLite open the transaction IMMEDIATE
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+QUEUE_PREFIX = "procrastinate_"  # the task queue's own tables (migration 0016), not our models
+
+
+def ours(name: str | None, type_: str, parent_names: Any) -> bool:
+    """Alembic's `include_name`: compare our models only, not the task queue's tables."""
+    return not (type_ == "table" and (name or "").startswith(QUEUE_PREFIX))
 
 
 class Base(DeclarativeBase):
@@ -165,8 +170,7 @@ class BatchItem(Base):
     submission: Mapped[str] = mapped_column(Text)
     evaluation_id: Mapped[str] = mapped_column(String(36), unique=True)
     status: Mapped[str] = mapped_column(String(16))
-    claimed_by: Mapped[str | None] = mapped_column(String(100))
-    claimed_at: Mapped[float | None] = mapped_column(Float)
+    worker: Mapped[str | None] = mapped_column(String(100))  # host:pid that ran it last
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
     total: Mapped[str | None] = mapped_column(String(20))

@@ -5,11 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from service.store import Base, Store
+from service.store import Base, Store, ours
 
 
 def _run(connection: Connection) -> None:
-    context.configure(connection=connection, target_metadata=Base.metadata)
+    context.configure(connection=connection, target_metadata=Base.metadata, include_name=ours)
     with context.begin_transaction():
         context.run_migrations()
 

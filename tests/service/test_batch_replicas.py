@@ -1,5 +1,8 @@
 """Two `jixiao serve` replicas on one PostgreSQL share a batch; one is killed with -9 midway.
 
+The batch is shared through procrastinate (service/batch_queue.py): each package is a job, each
+replica runs a worker; the killed replica's job is found stalled (no heartbeat) and retried.
+
 Every package must end scored exactly once: one stored evaluation per done item, none twice,
 none lost, and the audit chain intact.
 """
@@ -31,7 +34,7 @@ PACKAGES = 16
 
 
 def _start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
-    """A replica (tests.serving.Serve) with one batch worker process, polling often."""
+    """A replica (tests.serving.Serve) with one batch worker process, quick to notice a lost one."""
     server = Serve(
         log,
         env={
@@ -39,7 +42,9 @@ def _start(url: str, log: Path) -> tuple[subprocess.Popen[bytes], str]:
             "JIXIAO_WATCH_RUBRICS": "false",
             "JIXIAO_SUITES_ON_RELOAD": "false",
             "JIXIAO_BATCH_WORKERS": "1",
-            "JIXIAO_BATCH_LEASE_SECONDS": "20",
+            # A replica silent for 6 s is lost; its packages go back to the queue.
+            "JIXIAO_BATCH_HEARTBEAT_SECONDS": "1",
+            "JIXIAO_BATCH_STALLED_SECONDS": "6",
             "JIXIAO_BATCH_POLL_SECONDS": "0.5",
             "JIXIAO_SESSION_SECRET": "replicas",
         },
@@ -91,7 +96,7 @@ def _holder(store: Store, server_pid: int) -> tuple[int, int] | None:
         )
         running = list(session.scalars(select(BatchItem).where(BatchItem.status == "running")))
     for item in running:
-        pid = int(str(item.claimed_by).split(":")[1])
+        pid = int(str(item.worker).split(":")[1])
         if (done or 0) >= 2 and _parent(pid) == server_pid:
             return item.idx, pid
     return None
@@ -150,7 +155,8 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
                 .where(BatchItem.status.in_(("queued", "running")))
             )
         assert left, "the batch finished before the kill: make it longer"
-        # The survivor finishes the batch, retrying the killed replica's item after its lease.
+        # The survivor finishes the batch: once the killed replica's heartbeat is stale, the
+        # survivor's stalled check puts its job back in the queue (procrastinate) and runs it.
         deadline = time.monotonic() + 600
         while True:
             view = httpx.get(f"{second_url}{href}", headers=headers, timeout=30).json()
@@ -172,6 +178,9 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
         # reached PostgreSQL before SIGSTOP (attempts 1). Either way: once, never twice (above).
         assert retried.status == "done"
         assert retried.attempts in (1, 2)
+        # The survivor found the killed replica's job stalled and put it back in the queue.
+        survivor_log = (tmp_path / "replica-1.log").read_text("utf-8", errors="replace")
+        assert "batch.job_stalled" in survivor_log
     finally:
         store.dispose()
     capsys.readouterr()

@@ -22,7 +22,7 @@ from bench.dossiers import generate
 from engine.rubric.registry import REPO_ROOT
 from service.batches import Batch, BatchItem
 from service.store import Evaluation, Event, Store
-from tests.service.conftest import Service, make_keys
+from tests.service.conftest import Service, make_keys, reset_pg
 from tests.service.test_batch_replicas import _start
 
 GRADED = "yueyang-fujian5@2024.2"
@@ -75,11 +75,23 @@ def season_zip(tmp_path: Path) -> bytes:
     return _zip(tmp_path / "season")
 
 
-@pytest.mark.parametrize("workers", [1, 0])
+@pytest.mark.parametrize(
+    ("database", "workers"), [("sqlite", 1), ("sqlite", 0), ("postgresql", 1), ("postgresql", 0)]
+)
 def test_a_zip_is_scored_in_the_background_each_package_once(
-    make_service: Callable[..., Service], tmp_path: Path, season_zip: bytes, workers: int
+    make_service: Callable[..., Service],
+    tmp_path: Path,
+    season_zip: bytes,
+    database: str,
+    workers: int,
+    request: pytest.FixtureRequest,
 ) -> None:
-    svc = make_service(f"sqlite:///{tmp_path / 'b.db'}", batch_workers=workers)
+    # SQLite: the in-process queue; PostgreSQL: procrastinate's worker in the app's lifespan.
+    url = f"sqlite:///{tmp_path / 'b.db'}"
+    if database == "postgresql":
+        url = request.getfixturevalue("pg_url")
+        reset_pg(url)
+    svc = make_service(url, batch_workers=workers)
     answer = _post(svc, season_zip)
     assert answer.status_code == 202, answer.text
     accepted = answer.json()

@@ -318,11 +318,13 @@ def test_the_models_match_the_migrations(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from service.store import Base
+    from service.store import Base, ours
 
     store = Store(database_url)
     store.migrate()
     with store.engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        # The task queue's tables (procrastinate, migration 0016) are the library's, not models.
+        context = MigrationContext.configure(conn, opts={"include_name": ours})
+        diff = compare_metadata(context, Base.metadata)
     store.dispose()
     assert diff == [], "models and migrations differ: write a new Alembic revision"
