@@ -6,6 +6,7 @@ Blocking work (the database, the engine) runs in worker threads: async handlers 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 from collections.abc import Callable
@@ -277,7 +278,9 @@ async def create_evaluation(
     scored = await pool.run(
         service.score, principal, submission, rubric_ref=rubric, mode=mode, as_of=as_of
     )
-    created = await run_in_threadpool(service.store_scored, scored)
+    # Storing goes to the process's writer (group commit); waiting for it holds no thread.
+    event = await asyncio.wrap_future(service.submit_scored(scored))
+    created = service.finish_created(scored, event)
     return _report(created.body, 201, {"Location": f"/v1/evaluations/{created.id}"})
 
 

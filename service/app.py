@@ -264,6 +264,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             stop.set()
             pool.shutdown()
             batch_runner.shutdown()
+            service.writer.close()  # what is queued is stored before the store closes
             store.dispose()
             gc.unfreeze()  # an app stopped inside a longer process (tests) becomes collectable
 
