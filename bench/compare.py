@@ -17,8 +17,9 @@ after/before ratios. Measures:
 - `stored`: `jixiao serve` (one process) on a fresh SQLite store; `--requests` sequential POSTs
   of the example (JSON body with package.txt's text); the server's CPU time (utime + stime of
   its process, from /proc) per stored evaluation, and the latency median;
-- `appends`: bench/probe.py appends: 4 processes × 4 threads appending audit events to one
-  fresh PostgreSQL schema (each append its own transaction): appends/s, and whether
+- `appends`: bench/probe.py appends: 4 processes × `--append-threads` threads (16) appending
+  audit events to one fresh PostgreSQL schema (each append waits for its own commit: its own
+  transaction on main, its group commit's on this tree): appends/s, and whether
   `audit verify` finds the chain intact afterwards;
 - `load`: the same server under wrk, 32 connections, `--duration` s: stored evaluations/s,
   p50, p99, and the server's CPU per evaluation (all its processes);
@@ -294,6 +295,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--db", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
+    parser.add_argument("--append-threads", type=int, default=16,
+                        help="appends: threads in each of the 4 processes")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -315,7 +318,8 @@ def main() -> None:
         for which, tree in trees.items():
             if "appends" in args.only:
                 with database("postgresql") as url:
-                    record("appends-postgresql", which, probe(tree, "appends", "--url", url))
+                    record("appends-postgresql", which, probe(
+                        tree, "appends", "--url", url, "--threads", str(args.append_threads)))
             if "inproc" in args.only:
                 record("inproc-cold", which, probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"))
                 record("inproc-warm", which, probe(tree, "inproc", "--rounds", str(args.rounds)))
