@@ -52,7 +52,8 @@ from typing import Any
 import httpx
 
 from bench.engine_bench import machine
-from bench.http_bench import RUBRIC, body, database, free_port, wrk
+from bench.http_bench import RUBRIC, body, database, wrk
+from tests.serving import free_port
 
 HERE = Path(__file__).resolve().parent.parent
 PROBE = HERE / "bench" / "probe.py"

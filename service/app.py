@@ -31,7 +31,7 @@ from engine.evaluate import Evaluator
 from engine.rubric.registry import rubric_dirs, rules_dirs
 from service import logs
 from service.api import body_schemas, router
-from service.auth import bootstrap_admin
+from service.auth import KeyCache, bootstrap_admin
 from service.backend import process_backend
 from service.batches import BatchRunner
 from service.errors import ApiError, problems_from_errors, to_jsonable
@@ -276,6 +276,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.keys = KeyCache(settings.key_cache_seconds)
     app.state.rubrics = rubrics
     app.state.metrics = metrics
     app.state.service = service

@@ -57,7 +57,8 @@ def test_queued_appends_commit_together_in_order_and_verify(store: Store) -> Non
     events = [f.result(timeout=30) for f in futures]
     writer.close()
     # At most two transactions: the first taken alone, the other 19 queued behind it.
-    assert writer.batches <= 2 and writer.stored == 20
+    assert writer.batches <= 2
+    assert writer.stored == 20
     later = [e for e in events if e.lane == events[-1].lane]
     assert [e.seq for e in later] == sorted(e.seq for e in later)
     assert [e.evaluation_id for e in events] == [f"ev-{n}" for n in range(20)]
@@ -158,5 +159,6 @@ def test_a_batch_takes_a_free_lane_instead_of_waiting(store: Store) -> None:
         assert event.lane != held_lane
     with store.read() as session:
         head = session.get(ChainHead, event.lane)
-        assert head is not None and head.hash == event.hash
+        assert head is not None
+        assert head.hash == event.hash
     assert _chain_problems(store) == []
