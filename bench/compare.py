@@ -115,7 +115,7 @@ def reviewer_key(tree: Path, url: str) -> str:
     """`jixiao keys create --role reviewer` with the tree's code (it migrates the store too)."""
     out = subprocess.run(
         [python_of(tree), "-m", "service.cli", "keys", "create", "--role", "reviewer",
-         "--name", "bench"],
+         "--name", "bench", "--init"],
         cwd=tree, env=env_of(url), capture_output=True, text=True, check=True,
     )
     return out.stdout.strip().splitlines()[-1]
