@@ -25,6 +25,7 @@ after/before ratios. Measures:
   p50, p99, and the server's CPU per evaluation (all its processes);
 - `openloop`: one server process, requests sent at `--rate` per second for `--duration` s
   whatever the answers (open loop; latency counted from when each was due): p50, p99;
+- `openloop-multi`: the same against every core (as `multi` starts it);
 - `multi`: the same with every core: `serve --workers <cores>` on main (its only way),
   `serve --processes <cores>` (HAProxy in front) on this tree.
 
@@ -212,7 +213,9 @@ def under_load(
     }
 
 
-def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
+def open_loop(
+    tree: Path, db: str, seconds: int, rate: float, command: list[str] | None = None
+) -> dict[str, Any]:
     """Requests sent at a fixed rate whatever the answers (open loop): latency p50/p99.
 
     Each latency counts from the moment the request was due, so a server that falls behind
@@ -254,7 +257,7 @@ def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
 
     with database(db) as url, tempfile.TemporaryDirectory() as tmp:
         key = reviewer_key(tree, url)
-        with serve(tree, url, Path(tmp) / "server.log") as (base, _pgid):
+        with serve(tree, url, Path(tmp) / "server.log", command) as (base, _pgid):
             asyncio.run(_warm(base, key, payload))
             latencies, failed = asyncio.run(run(base, key))
     ordered = sorted(latencies)
@@ -288,7 +291,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
                         choices=["inproc", "batch", "stored", "load", "multi", "appends",
-                                 "openloop"])
+                                 "openloop", "openloop-multi"])
     parser.add_argument("--rate", type=float, default=15.0,
                         help="openloop: requests per second (about half of saturation here)")
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
@@ -331,14 +334,17 @@ def main() -> None:
                     record(f"stored-{db}", which, stored_one_at_a_time(tree, db, args.requests))
                 if "load" in args.only:
                     record(f"load-{db}", which, under_load(tree, db, args.duration, args.connections))
+                # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
+                cores = str(os.cpu_count() or 1)
+                multi = ["--workers", cores] if which == "before" else ["--processes", cores]
+                command = [python_of(tree), "-m", "service.cli", "serve", "--host",
+                           "127.0.0.1", "--port", "{port}", *multi]
                 if "openloop" in args.only:
                     record(f"openloop-{db}", which, open_loop(tree, db, args.duration, args.rate))
+                if "openloop-multi" in args.only:
+                    record(f"openloop-multi-{db}", which,
+                           open_loop(tree, db, args.duration, args.rate, command))
                 if "multi" in args.only:
-                    # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
-                    cores = str(os.cpu_count() or 1)
-                    multi = ["--workers", cores] if which == "before" else ["--processes", cores]
-                    command = [python_of(tree), "-m", "service.cli", "serve", "--host",
-                               "127.0.0.1", "--port", "{port}", *multi]
                     record(f"multi-{db}", which,
                            under_load(tree, db, args.duration, args.connections, command))
     print("ratios (after/before, medians over repeats):")
