@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Table, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
@@ -215,7 +215,8 @@ def append_created(session: Session, entries: list[NewEvent], at: str) -> list[E
         event.hash = prev = event_hash(prev, event)
         events.append(event)
     session.execute(
-        insert(Event.__table__), [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events]
+        insert(cast(Table, Event.__table__)),
+        [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events],
     )
     session.execute(update(ChainHead).where(ChainHead.id == lane).values(seq=seq, hash=prev))
     return events

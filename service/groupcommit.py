@@ -18,9 +18,9 @@ import threading
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert
+from sqlalchemy import Table, insert
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -112,7 +112,7 @@ class GroupCommit:
                     self._ready.wait()
                 if not self._queue:
                     return
-                batch = []
+                batch: list[Pending] = []
                 while self._queue and len(batch) < MAX_BATCH:
                     pending = self._queue.popleft()
                     # A waiter that gave up (its request cancelled) is not stored.
@@ -147,7 +147,7 @@ class GroupCommit:
             for values in fresh.values():
                 _insert_snapshot(session, values | {"created_at": at})
             if rows:
-                session.execute(insert(Evaluation.__table__), rows)
+                session.execute(insert(cast(Table, Evaluation.__table__)), rows)
             # Last: the lane lock is held only for the events' insert and the commit.
             events = audit.append_created(session, [p.event for p in batch], at)
         self._known.update(fresh)
