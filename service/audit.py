@@ -19,7 +19,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
@@ -160,7 +160,28 @@ class NewEvent:
     payload: str
 
 
-def _head_for_batch(session: Session, first_id: str) -> tuple[int, int, str]:
+# The group commit's statements, built once: it runs them under the lane's lock, on the
+# Core connection (no ORM unit of work, no statement construction per batch).
+_HEADS = cast(Table, ChainHead.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_FREE_HEAD = (
+    select(_HEADS.c.id, _HEADS.c.seq, _HEADS.c.hash)
+    .order_by((_HEADS.c.id + bindparam("shift")) % LANES)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_HEAD = (
+    select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == bindparam("lane")).with_for_update()
+)
+_INSERT_EVENTS = insert(_EVENTS)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == bindparam("lane"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def _head_for_batch(conn: Connection, first_id: str) -> tuple[int, int, str]:
     """(lane, seq, hash) of a lane head, locked: on PostgreSQL any lane no one holds.
 
     A new evaluation may go to any lane (its later events follow its `created` event, see
@@ -169,18 +190,11 @@ def _head_for_batch(session: Session, first_id: str) -> tuple[int, int, str]:
     different processes never wait for each other. SQLite serialises writers anyway.
     """
     start = lane_of(first_id)
-    if session.get_bind().dialect.name == "postgresql":
-        found = session.execute(
-            select(ChainHead.id, ChainHead.seq, ChainHead.hash)
-            .order_by((ChainHead.id + (LANES - start)) % LANES)
-            .limit(1)
-            .with_for_update(skip_locked=True)
-        ).first()
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(_FREE_HEAD, {"shift": LANES - start}).first()
         if found is not None:
             return found[0], found[1], found[2]
-    seq, head = session.execute(
-        select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == start).with_for_update()
-    ).one()
+    seq, head = conn.execute(_HEAD, {"lane": start}).one()
     return start, seq, head
 
 
@@ -192,7 +206,8 @@ def append_created(session: Session, entries: list[NewEvent], at: str) -> list[E
     """
     if not entries:
         return []
-    lane, seq, prev = _head_for_batch(session, entries[0].evaluation_id)
+    conn = session.connection()
+    lane, seq, prev = _head_for_batch(conn, entries[0].evaluation_id)
     events = []
     for entry in entries:
         seq += 1
@@ -214,11 +229,8 @@ def append_created(session: Session, entries: list[NewEvent], at: str) -> list[E
         )
         event.hash = prev = event_hash(prev, event)
         events.append(event)
-    session.execute(
-        insert(cast(Table, Event.__table__)),
-        [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events],
-    )
-    session.execute(update(ChainHead).where(ChainHead.id == lane).values(seq=seq, hash=prev))
+    conn.execute(_INSERT_EVENTS, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events])
+    conn.execute(_MOVE_HEAD, {"lane": lane, "new_seq": seq, "new_hash": prev})
     return events
 
 

@@ -29,6 +29,7 @@ from service.auth import now
 from service.store import Evaluation, Event, RubricSnapshot, Store
 
 MAX_BATCH = 64  # evaluations per transaction: bounds the statement size and the lock hold
+_INSERT_EVALUATIONS = insert(cast(Table, Evaluation.__table__))  # built once
 
 
 @dataclass
@@ -147,7 +148,7 @@ class GroupCommit:
             for values in fresh.values():
                 _insert_snapshot(session, values | {"created_at": at})
             if rows:
-                session.execute(insert(cast(Table, Evaluation.__table__)), rows)
+                session.connection().execute(_INSERT_EVALUATIONS, rows)
             # Last: the lane lock is held only for the events' insert and the commit.
             events = audit.append_created(session, [p.event for p in batch], at)
         self._known.update(fresh)
