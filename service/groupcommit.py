@@ -82,9 +82,10 @@ class GroupCommit:
         with self._ready:
             if self._thread is None or self._pid != os.getpid() or not self._thread.is_alive():
                 # Started on first use, and again in a forked child or after `close`.
+                if self._pid != os.getpid():
+                    self._queue.clear()  # a forked child: those are the parent's requests
                 self._stopping = False
                 self._pid = os.getpid()
-                self._queue.clear()
                 self._thread = threading.Thread(
                     target=self._run, name="jixiao-group-commit", daemon=True
                 )
