@@ -6,9 +6,11 @@ every lane's order."""
 from __future__ import annotations
 
 import datetime as dt
+import sqlite3
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -162,3 +164,26 @@ def test_a_batch_takes_a_free_lane_instead_of_waiting(store: Store) -> None:
         assert head is not None
         assert head.hash == event.hash
     assert _chain_problems(store) == []
+
+
+def test_a_sqlite_writer_waits_for_another_process_lock_and_keeps_busy_timeout(
+    tmp_path: Path,
+) -> None:
+    """BEGIN IMMEDIATE is retried while another connection (process) holds the write lock,
+    and the connection's busy timeout for other statements is SQLite's 30 s again after."""
+    store = Store(f"sqlite:///{tmp_path / 'locked.db'}")
+    store.migrate()
+    other = sqlite3.connect(tmp_path / "locked.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    timer = threading.Timer(0.2, other.execute, ("COMMIT",))
+    timer.start()
+    try:
+        event = GroupCommit(store).store_now(_pending("ev-locked"))
+    finally:
+        timer.join()
+        other.close()
+    assert event.seq == 1
+    with store.write() as session:
+        timeout = session.connection().exec_driver_sql("PRAGMA busy_timeout").scalar()
+    assert timeout == 30000
+    store.dispose()
