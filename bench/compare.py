@@ -17,13 +17,15 @@ after/before ratios. Measures:
 - `stored`: `jixiao serve` (one process) on a fresh SQLite store; `--requests` sequential POSTs
   of the example (JSON body with package.txt's text); the server's CPU time (utime + stime of
   its process, from /proc) per stored evaluation, and the latency median;
-- `appends`: bench/probe.py appends: 4 processes × 4 threads appending audit events to one
-  fresh PostgreSQL schema (each append its own transaction): appends/s, and whether
+- `appends`: bench/probe.py appends: 4 processes × `--append-threads` threads (16) appending
+  audit events to one fresh PostgreSQL schema (each append waits for its own commit: its own
+  transaction on main, its group commit's on this tree): appends/s, and whether
   `audit verify` finds the chain intact afterwards;
 - `load`: the same server under wrk, 32 connections, `--duration` s: stored evaluations/s,
   p50, p99, and the server's CPU per evaluation (all its processes);
 - `openloop`: one server process, requests sent at `--rate` per second for `--duration` s
   whatever the answers (open loop; latency counted from when each was due): p50, p99;
+- `openloop-multi`: the same against every core (as `multi` starts it);
 - `multi`: the same with every core: `serve --workers <cores>` on main (its only way),
   `serve --processes <cores>` (HAProxy in front) on this tree.
 
@@ -51,7 +53,8 @@ from typing import Any
 import httpx
 
 from bench.engine_bench import machine
-from bench.http_bench import RUBRIC, body, database, free_port, wrk
+from bench.http_bench import RUBRIC, body, database, wrk
+from tests.serving import free_port
 
 HERE = Path(__file__).resolve().parent.parent
 PROBE = HERE / "bench" / "probe.py"
@@ -113,7 +116,7 @@ def reviewer_key(tree: Path, url: str) -> str:
     """`jixiao keys create --role reviewer` with the tree's code (it migrates the store too)."""
     out = subprocess.run(
         [python_of(tree), "-m", "service.cli", "keys", "create", "--role", "reviewer",
-         "--name", "bench"],
+         "--name", "bench", "--init"],
         cwd=tree, env=env_of(url), capture_output=True, text=True, check=True,
     )
     return out.stdout.strip().splitlines()[-1]
@@ -210,7 +213,9 @@ def under_load(
     }
 
 
-def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
+def open_loop(
+    tree: Path, db: str, seconds: int, rate: float, command: list[str] | None = None
+) -> dict[str, Any]:
     """Requests sent at a fixed rate whatever the answers (open loop): latency p50/p99.
 
     Each latency counts from the moment the request was due, so a server that falls behind
@@ -252,7 +257,7 @@ def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
 
     with database(db) as url, tempfile.TemporaryDirectory() as tmp:
         key = reviewer_key(tree, url)
-        with serve(tree, url, Path(tmp) / "server.log") as (base, _pgid):
+        with serve(tree, url, Path(tmp) / "server.log", command) as (base, _pgid):
             asyncio.run(_warm(base, key, payload))
             latencies, failed = asyncio.run(run(base, key))
     ordered = sorted(latencies)
@@ -286,7 +291,7 @@ def main() -> None:
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
                         choices=["inproc", "batch", "stored", "load", "multi", "appends",
-                                 "openloop"])
+                                 "openloop", "openloop-multi"])
     parser.add_argument("--rate", type=float, default=15.0,
                         help="openloop: requests per second (about half of saturation here)")
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
@@ -294,6 +299,8 @@ def main() -> None:
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--db", nargs="+", default=["sqlite"], choices=["sqlite", "postgresql"])
+    parser.add_argument("--append-threads", type=int, default=16,
+                        help="appends: threads in each of the 4 processes")
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
@@ -315,7 +322,8 @@ def main() -> None:
         for which, tree in trees.items():
             if "appends" in args.only:
                 with database("postgresql") as url:
-                    record("appends-postgresql", which, probe(tree, "appends", "--url", url))
+                    record("appends-postgresql", which, probe(
+                        tree, "appends", "--url", url, "--threads", str(args.append_threads)))
             if "inproc" in args.only:
                 record("inproc-cold", which, probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"))
                 record("inproc-warm", which, probe(tree, "inproc", "--rounds", str(args.rounds)))
@@ -326,14 +334,17 @@ def main() -> None:
                     record(f"stored-{db}", which, stored_one_at_a_time(tree, db, args.requests))
                 if "load" in args.only:
                     record(f"load-{db}", which, under_load(tree, db, args.duration, args.connections))
+                # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
+                cores = str(os.cpu_count() or 1)
+                multi = ["--workers", cores] if which == "before" else ["--processes", cores]
+                command = [python_of(tree), "-m", "service.cli", "serve", "--host",
+                           "127.0.0.1", "--port", "{port}", *multi]
                 if "openloop" in args.only:
                     record(f"openloop-{db}", which, open_loop(tree, db, args.duration, args.rate))
+                if "openloop-multi" in args.only:
+                    record(f"openloop-multi-{db}", which,
+                           open_loop(tree, db, args.duration, args.rate, command))
                 if "multi" in args.only:
-                    # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
-                    cores = str(os.cpu_count() or 1)
-                    multi = ["--workers", cores] if which == "before" else ["--processes", cores]
-                    command = [python_of(tree), "-m", "service.cli", "serve", "--host",
-                               "127.0.0.1", "--port", "{port}", *multi]
                     record(f"multi-{db}", which,
                            under_load(tree, db, args.duration, args.connections, command))
     print("ratios (after/before, medians over repeats):")

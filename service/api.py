@@ -6,9 +6,10 @@ Blocking work (the database, the engine) runs in worker threads: async handlers 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -22,7 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.diagnostics import PackageError, PackageProblem, RubricError
 from engine.model import Notice, Unit, WorkingGroup
-from service.auth import ROLES, KeySpecError, Principal, create_key, lookup, now
+from service.auth import ROLES, KeyCache, KeySpecError, Principal, create_key, forget_keys, now
 from service.calibration import review_agreement
 from service.errors import (
     ApiError,
@@ -73,23 +74,25 @@ def _token(request: Request) -> str | None:
     return key or None
 
 
-def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request) -> Principal:
     """The caller, from `Authorization: Bearer <key>` or `X-API-Key` (401 without a valid key)."""
     token = _token(request)
     if token is None:
         raise unauthorized()
-    store: Store = request.app.state.store
-    with store.read() as session:
-        principal = lookup(session, token)
+    keys: KeyCache = request.app.state.keys
+    # A key seen in the last seconds is answered on the event loop: no thread, no connection.
+    principal = keys.cached(token)
+    if principal is None:
+        principal = await run_in_threadpool(keys.lookup, request.app.state.store, token)
     if principal is None:
         raise unauthorized()
     return principal
 
 
-def require(*roles: str) -> Callable[[Principal], Principal]:
+def require(*roles: str) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency admitting only `roles` (403 for the others)."""
 
-    def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         if principal.role not in roles:
             raise forbidden(
                 f"当前角色（{principal.role}）无权执行此操作，需要：{'、'.join(roles)}",
@@ -277,7 +280,9 @@ async def create_evaluation(
     scored = await pool.run(
         service.score, principal, submission, rubric_ref=rubric, mode=mode, as_of=as_of
     )
-    created = await run_in_threadpool(service.store_scored, scored)
+    # Storing goes to the process's writer (group commit); waiting for it holds no thread.
+    event = await asyncio.wrap_future(service.submit_scored(scored))
+    created = service.finish_created(scored, event)
     return _report(created.body, 201, {"Location": f"/v1/evaluations/{created.id}"})
 
 
@@ -638,6 +643,7 @@ def revoke_api_key(
             raise not_found(f"密钥 {key_id}", f"key {key_id}")
         if row.revoked_at is None:
             row.revoked_at = now()
+    forget_keys()  # this process stops accepting it at once (others within the cache's TTL)
     return Response(status_code=204)
 
 

@@ -31,7 +31,7 @@ from engine.evaluate import Evaluator
 from engine.rubric.registry import rubric_dirs, rules_dirs
 from service import logs
 from service.api import body_schemas, router
-from service.auth import bootstrap_admin
+from service.auth import KeyCache, bootstrap_admin
 from service.backend import process_backend
 from service.batch_queue import BatchQueue
 from service.batches import BatchRunner
@@ -253,6 +253,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
             await batch_queue.stop()
             pool.shutdown()
             batch_runner.shutdown()
+            service.writer.close()  # what is queued is stored before the store closes
             store.dispose()
             gc.unfreeze()  # an app stopped inside a longer process (tests) becomes collectable
 
@@ -264,6 +265,7 @@ def create_app(settings: Settings | None = None, *, backend: Backend | None = No
     )
     app.state.settings = settings
     app.state.store = store
+    app.state.keys = KeyCache(settings.key_cache_seconds)
     app.state.rubrics = rubrics
     app.state.metrics = metrics
     app.state.service = service

@@ -17,9 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from service.store import GENESIS, ChainHead, Evaluation, Event, RubricSnapshot
@@ -148,6 +148,90 @@ def append(
         update(ChainHead).where(ChainHead.id == lane).values(seq=event.seq, hash=event.hash)
     )
     return event
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """A `created` event waiting to be appended: `payload` is already canonical JSON."""
+
+    evaluation_id: str
+    actor: Actor
+    rubric: tuple[str, str, str]
+    payload: str
+
+
+# The group commit's statements, built once: it runs them under the lane's lock, on the
+# Core connection (no ORM unit of work, no statement construction per batch).
+_HEADS = cast(Table, ChainHead.__table__)
+_EVENTS = cast(Table, Event.__table__)
+_FREE_HEAD = (
+    select(_HEADS.c.id, _HEADS.c.seq, _HEADS.c.hash)
+    .order_by((_HEADS.c.id + bindparam("shift")) % LANES)
+    .limit(1)
+    .with_for_update(skip_locked=True)
+)
+_HEAD = (
+    select(_HEADS.c.seq, _HEADS.c.hash).where(_HEADS.c.id == bindparam("lane")).with_for_update()
+)
+_INSERT_EVENTS = insert(_EVENTS)
+_MOVE_HEAD = (
+    update(_HEADS)
+    .where(_HEADS.c.id == bindparam("lane"))
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
+def _head_for_batch(conn: Connection, first_id: str) -> tuple[int, int, str]:
+    """(lane, seq, hash) of a lane head, locked: on PostgreSQL any lane no one holds.
+
+    A new evaluation may go to any lane (its later events follow its `created` event, see
+    `lane_for`), so a batch of them takes the first free lane, starting at `lane_of` its
+    first id (spread), instead of waiting for a lane another process holds: writers of
+    different processes never wait for each other. SQLite serialises writers anyway.
+    """
+    start = lane_of(first_id)
+    if conn.dialect.name == "postgresql":
+        found = conn.execute(_FREE_HEAD, {"shift": LANES - start}).first()
+        if found is not None:
+            return found[0], found[1], found[2]
+    seq, head = conn.execute(_HEAD, {"lane": start}).one()
+    return start, seq, head
+
+
+def append_created(session: Session, entries: list[NewEvent], at: str) -> list[Event]:
+    """Append several `created` events to one lane, in order, inside the caller's transaction.
+
+    Called last in the transaction (the lane's lock is held only until the commit): one lock,
+    one multi-row insert and one head update for the lot (service.groupcommit).
+    """
+    if not entries:
+        return []
+    conn = session.connection()
+    lane, seq, prev = _head_for_batch(conn, entries[0].evaluation_id)
+    events = []
+    for entry in entries:
+        seq += 1
+        rubric_id, version, sha = entry.rubric
+        event = Event(
+            lane=lane,
+            seq=seq,
+            evaluation_id=entry.evaluation_id,
+            kind="created",
+            actor_key=entry.actor.key,
+            actor_role=entry.actor.role,
+            actor_name=entry.actor.name,
+            at=at,
+            rubric_id=rubric_id,
+            rubric_version=version,
+            rubric_sha256=sha,
+            payload=entry.payload,
+            prev_hash=prev,
+        )
+        event.hash = prev = event_hash(prev, event)
+        events.append(event)
+    conn.execute(_INSERT_EVENTS, [{c: getattr(e, c) for c in _EVENT_COLUMNS} for e in events])
+    conn.execute(_MOVE_HEAD, {"lane": lane, "new_seq": seq, "new_hash": prev})
+    return events
 
 
 def event_json(event: Event) -> dict[str, Any]:

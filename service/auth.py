@@ -15,6 +15,9 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import threading
+import time
+import weakref
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -99,6 +102,66 @@ def lookup(session: Session, token: str) -> Principal | None:
     if not hmac.compare_digest(row.secret_sha256, _hash(secret)):
         return None
     return Principal(row.id, row.role, row.name, row.department)
+
+
+_CACHES: weakref.WeakSet[KeyCache] = weakref.WeakSet()
+
+
+class KeyCache:
+    """Valid keys this process has looked up recently, so most requests authenticate without
+    the database (they no longer wait for a pooled connection, nor for a thread).
+
+    A key is trusted for `seconds` after its lookup. Revoking a key in this process (the API
+    or the CLI) forgets every cached key at once (`forget_keys`); a revocation made by another
+    process takes effect here within `seconds`. Unknown or revoked keys are never cached, so
+    guessing keys cannot fill the cache. See docs/decisions.md, "API keys: a short cache".
+    """
+
+    LIMIT = 4096  # keys in use at once are a few hundred at most; past it, start again
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._entries: dict[str, tuple[Principal, float]] = {}
+        self._lock = threading.Lock()
+        self._generation = 0  # bumped by `clear`: a lookup begun before it is not cached
+        _CACHES.add(self)
+
+    def cached(self, token: str) -> Principal | None:
+        """The principal of a key looked up less than `seconds` ago, else None."""
+        if self.seconds <= 0:
+            return None
+        hit = self._entries.get(_hash(token))
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        return None
+
+    def lookup(self, store: Store, token: str) -> Principal | None:
+        """`cached`, else the database's answer (remembered when the key is valid)."""
+        found = self.cached(token)
+        if found is not None:
+            return found
+        generation = self._generation
+        with store.read() as session:
+            principal = lookup(session, token)
+        if principal is not None and self.seconds > 0:
+            with self._lock:
+                if generation == self._generation:
+                    if len(self._entries) >= self.LIMIT:
+                        self._entries.clear()
+                    self._entries[_hash(token)] = (principal, time.monotonic() + self.seconds)
+        return principal
+
+    def clear(self) -> None:
+        """Forget every key (a key was revoked)."""
+        with self._lock:
+            self._generation += 1
+            self._entries.clear()
+
+
+def forget_keys() -> None:
+    """Forget every cached key of this process: called when a key is revoked."""
+    for cache in list(_CACHES):
+        cache.clear()
 
 
 def bootstrap_admin(store: Store) -> str | None:

@@ -145,7 +145,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _keys(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from service.auth import KeySpecError, create_key, now
+    from service.auth import KeySpecError, create_key, forget_keys, now
     from service.store import ApiKey, Store
 
     settings = _settings(args.database_url)
@@ -194,6 +194,7 @@ def _keys(args: argparse.Namespace) -> int:
                 print(f"jixiao: no key {args.key_id}", file=sys.stderr)
                 return EXIT_INPUT
             key.revoked_at = key.revoked_at or now()
+        forget_keys()  # an app in this process stops accepting it at once
         print(f"revoked {args.key_id}")
         return 0
     finally:

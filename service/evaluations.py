@@ -12,12 +12,12 @@ import difflib
 import json
 import threading
 import uuid
+from concurrent.futures import Future
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Literal
 
-from sqlalchemy import insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from engine.adjust import Adjustment, AdjustmentError, apply_adjustment
@@ -30,6 +30,7 @@ from service import audit
 from service.auth import Principal, now
 from service.backend import engine_errors
 from service.errors import ApiError, forbidden, not_found
+from service.groupcommit import GroupCommit, Pending, evaluation_row
 from service.logs import get_logger
 from service.metrics import Metrics
 from service.rubrics import Rubrics, Snapshot, SnapshotMismatch, snapshot_of
@@ -221,6 +222,7 @@ class EvaluationService:
         self.evaluator = evaluator
         self.metrics = metrics
         self.snapshots = _Snapshots()
+        self.writer = GroupCommit(store)  # stores new evaluations, several per transaction
 
     # -- create -----------------------------------------------------------------------------
 
@@ -346,26 +348,39 @@ class EvaluationService:
             _deduction_rules(report),
         )
 
-    def store_scored(self, scored: Scored) -> Created:
-        """The storing half of `create`: the rows and the `created` event, in one transaction."""
-        evaluation, payload = scored.evaluation, scored.payload
-        evaluation_id = evaluation.id
+    def submit_scored(self, scored: Scored) -> Future[Event]:
+        """Hand a scored package to the process's writer (group commit); the future's event.
+
+        Its rows and `created` event are stored together with other requests' in one
+        transaction (service.groupcommit); the future completes once that has committed.
+        """
+        evaluation, snapshot = scored.evaluation, scored.snapshot
         rubric_key = (evaluation.rubric_id, evaluation.rubric_version, evaluation.rubric_sha256)
-        with self.store.write() as session:
-            _insert_snapshot(session, scored.snapshot, scored.snapshot_body, evaluation.snapshot_id)
-            at = now()
-            evaluation.created_at = at
-            session.add(evaluation)
-            audit.append(
-                session,
-                evaluation_id=evaluation_id,
-                kind="created",
-                actor=scored.principal.actor,
-                at=at,
-                rubric=rubric_key,
-                payload=payload,
+        return self.writer.submit(
+            Pending(
+                event=audit.NewEvent(
+                    evaluation.id,
+                    scored.principal.actor,
+                    rubric_key,
+                    audit.canonical(scored.payload),
+                ),
+                row=evaluation_row(evaluation),
+                snapshot={
+                    "id": evaluation.snapshot_id,
+                    "rubric_sha256": snapshot.sha256,
+                    "rubric_id": snapshot.rubric_id,
+                    "version": snapshot.version,
+                    "title": snapshot.title,
+                    "body": scored.snapshot_body,
+                },
             )
-        # Committed: only now is the evaluation acknowledged, counted and logged.
+        )
+
+    def finish_created(self, scored: Scored, event: Event) -> Created:
+        """After the commit: count, log and answer a stored evaluation."""
+        evaluation = scored.evaluation
+        evaluation_id = evaluation.id
+        evaluation.created_at = event.at
         mode = evaluation.mode
         self.metrics.evaluations.labels(rubric=scored.rubric_ref, mode=mode).inc()
         for rule in scored.rules:
@@ -382,6 +397,11 @@ class EvaluationService:
             deductions=scored.rules,
         )
         return Created(evaluation_id, with_id(evaluation_id, evaluation.automatic_report))
+
+    def store_scored(self, scored: Scored) -> Created:
+        """The storing half of `create`: the rows and the `created` event, committed."""
+        # Committed before this returns: only then is the evaluation acknowledged.
+        return self.finish_created(scored, self.submit_scored(scored).result())
 
     def _evaluate(self, package: Any, rubric: Rubric, mode: Mode, as_of: dt.date) -> dict[str, Any]:
         try:
@@ -656,31 +676,6 @@ class EvaluationService:
         self.metrics.replays.labels(reproduced=str(same).lower()).inc()
         get_logger().info("evaluation.replayed", evaluation_id=evaluation_id, reproduced=same)
         return result
-
-
-def _insert_snapshot(session: Session, snapshot: Snapshot, body: str, snapshot_id: str) -> None:
-    """Store a rubric snapshot unless it is there: concurrent writers may both try, one wins.
-
-    No lock is needed: the row is content-addressed, so whoever inserts it inserts the same.
-    """
-    if session.scalar(select(RubricSnapshot.id).where(RubricSnapshot.id == snapshot_id)):
-        return
-    values = {
-        "id": snapshot_id,
-        "rubric_sha256": snapshot.sha256,
-        "rubric_id": snapshot.rubric_id,
-        "version": snapshot.version,
-        "title": snapshot.title,
-        "body": body,
-        "created_at": now(),
-    }
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        session.execute(postgresql.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        session.execute(sqlite.insert(RubricSnapshot).values(values).on_conflict_do_nothing())
-    else:  # pragma: no cover - the store supports SQLite and PostgreSQL only
-        session.execute(insert(RubricSnapshot).values(values))
 
 
 def adjustment_refused(exc: AdjustmentError, clause: str, score: Decimal) -> ApiError:

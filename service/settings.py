@@ -69,6 +69,12 @@ class Settings(BaseSettings):
         ge=0,
         description="`jixiao serve` processes behind HAProxy; 0: one per core; 1: no HAProxy",
     )
+    key_cache_seconds: float = Field(
+        default=2.0,
+        ge=0,
+        description="seconds a valid API key is trusted without the database (0: never); "
+        "a key revoked by another process stops working within this time",
+    )
     engine_threads: int = Field(
         default=1,
         ge=1,

@@ -125,3 +125,32 @@ def test_keys_created_over_http_work_and_revoked_keys_stop(shared: Service) -> N
     for bad in ({"role": "department"}, {"role": "reviewer", "department": "x"}, {"role": "boss"}):
         response = shared.client.post("/v1/keys", json=bad, headers=shared.auth("admin"))
         assert response.status_code == 422, bad
+
+
+def test_a_valid_key_is_cached_briefly_and_a_revocation_forgets_it(tmp_path: Any) -> None:
+    """Known keys skip the database for `seconds`; revoking in this process ends that at once;
+    unknown keys are never cached."""
+    from service.auth import KeyCache, create_key, forget_keys
+    from service.store import ApiKey, Store
+
+    store = Store(f"sqlite:///{tmp_path / 'keys.db'}")
+    store.migrate()
+    with store.write() as session:
+        _row, token = create_key(session, role="reviewer", created_by="test")
+    cache = KeyCache(60)
+    assert cache.cached(token) is None
+    principal = cache.lookup(store, token)
+    assert principal is not None
+    assert cache.cached(token) == principal
+    assert cache.lookup(store, token + "x") is None
+    assert cache.cached(token + "x") is None
+    with store.write() as session:
+        row = session.get(ApiKey, principal.key)
+        assert row is not None
+        row.revoked_at = "2024-07-01T00:00:00Z"
+    assert cache.cached(token) == principal  # another process's revocation: within the TTL
+    forget_keys()
+    assert cache.cached(token) is None
+    assert cache.lookup(store, token) is None
+    assert KeyCache(0).lookup(store, token) is None
+    store.dispose()

@@ -135,7 +135,7 @@ def test_an_evaluation_is_stored_with_its_event_or_not_at_all(
     def fail(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(audit, "append", fail)
+    monkeypatch.setattr(audit, "append_created", fail)  # the event, after the rows
     response = any_svc.client.post(
         "/v1/evaluations",
         params={"rubric": RUBRIC},
