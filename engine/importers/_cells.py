@@ -24,7 +24,11 @@ def normalize_text(s: str) -> str:
     Word wraps Chinese text inside a cell at arbitrary characters, so a line break inside a
     cell is not a word boundary: "年度预\\n算申请" -> "年度预算申请".
     """
-    text = unicodedata.normalize("NFKC", s)
+    # Most cell text is already NFKC and on one line: the check and the one strip are cheaper
+    # than normalising and splitting it (same result).
+    text = s if unicodedata.is_normalized("NFKC", s) else unicodedata.normalize("NFKC", s)
+    if "\n" not in text and "\r" not in text:
+        return text.strip()
     return "".join(part.strip() for part in text.replace("\r", "").split("\n")).strip()
 
 

@@ -19,14 +19,24 @@ class RawCell:
 
     lines: list[str]
     line: int
+    # (len(lines), raw, text) when last computed: the scanner appends continuation lines while
+    # reading a table, and every row's texts are read several times afterwards.
+    _memo: tuple[int, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _texts(self) -> tuple[int, str, str]:
+        memo = self._memo
+        if memo is None or memo[0] != len(self.lines):
+            raw = "\n".join(self.lines)
+            memo = self._memo = (len(self.lines), raw, normalize_text(raw))
+        return memo
 
     @property
     def raw(self) -> str:
-        return "\n".join(self.lines)
+        return self._texts()[1]
 
     @property
     def text(self) -> str:
-        return normalize_text(self.raw)
+        return self._texts()[2]
 
 
 @dataclass
