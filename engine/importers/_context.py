@@ -8,7 +8,7 @@ from typing import Literal
 
 from engine.importers._cells import normalize_text
 from engine.importers._layout import TextLayout
-from engine.model.package import ImportWarning, Location
+from engine.model.package import ImportWarning, Location, trusted_location
 
 TableKind = Literal["rubric", "basic_data", "department", "project"]
 
@@ -121,13 +121,10 @@ class Context:
                 document = f"{document}:{anchor}"
                 self._position.setdefault(document, line or 0)
             line = None
-        return Location(
-            document=document,
-            table=table or None,
-            row=row or None,
-            column=column or None,
-            section=section or None,
-            line=line,
+        # Strings (or None) and an int line (or None), by the signature: built without
+        # validation, as every cell and row of a document has one.
+        return trusted_location(
+            document, table or None, row or None, column or None, section or None, line
         )
 
     def warn(self, code: str, message: str, location: Location, text: str = "") -> None:
