@@ -210,9 +210,30 @@ class Report(_Part):
     warnings: list[ImportNote]
 
 
+_ENTRY_FIELDS = frozenset(("location", "value"))
+
+
+def _entry(location: str, value: str) -> EvidenceEntry:
+    """`EvidenceEntry(location=…, value=…)` from two strings, not validated (what
+    `model_construct` does without its generic loop): hundreds per report."""
+    entry = object.__new__(EvidenceEntry)
+    object.__setattr__(entry, "__dict__", {"location": location, "value": value})
+    object.__setattr__(entry, "__pydantic_fields_set__", set(_ENTRY_FIELDS))
+    object.__setattr__(entry, "__pydantic_extra__", None)
+    object.__setattr__(entry, "__pydantic_private__", None)
+    return entry
+
+
 def evidence_entries(evidence: Iterable[Evidence]) -> list[EvidenceEntry]:
     """A fact's evidence as report entries."""
-    return [EvidenceEntry(location=e.location, value=e.value) for e in evidence]
+    out = []
+    for e in evidence:
+        location, value = e.location, e.value
+        if type(location) is str and type(value) is str:
+            out.append(_entry(location, value))
+        else:  # not a plain string: let the model validate (and refuse) it
+            out.append(EvidenceEntry(location=location, value=value))
+    return out
 
 
 def deduction(
