@@ -32,14 +32,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path.cwd()))
 
-from engine.backends import PythonBackend  # noqa: E402  (after the tree is put first)
-from engine.backends.durable_adapter import DurableBackend  # noqa: E402
-from engine.dossier import assemble, load_package, parse_manifest  # noqa: E402
-from engine.evaluate import Evaluator, render_json  # noqa: E402
-from engine.evaluate.run import package_digest  # noqa: E402
-from engine.model import Package  # noqa: E402
-from engine.rubric.load import load_rubric  # noqa: E402
-from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES, REPO_ROOT  # noqa: E402
+from engine.backends import PythonBackend
+from engine.backends.durable_adapter import DurableBackend
+from engine.dossier import assemble, load_package, parse_manifest
+from engine.evaluate import Evaluator, render_json
+from engine.evaluate.run import package_digest
+from engine.model import Package
+from engine.rubric.load import load_rubric
+from engine.rubric.registry import BUNDLED_RUBRICS, BUNDLED_RULES, REPO_ROOT
 
 EXAMPLE = REPO_ROOT / "examples" / "yueyang-kjj-2023"
 DATES = (dt.date(2024, 6, 28), dt.date(2024, 8, 15))

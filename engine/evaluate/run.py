@@ -43,6 +43,7 @@ from engine.evaluate.report import (
     Total,
     deduction,
     evidence_entries,
+    finding,
     score_report,
 )
 from engine.labels import FACTS, PACKAGE_ITEM, label
@@ -79,7 +80,16 @@ def _coerce(key: str, name: str, value: FieldValue) -> FieldValue:
     if not isinstance(value, Decimal):
         return value
     if not value.is_finite() or abs(value) >= FACT_LIMIT:
-        raise PackageError("package", [PackageProblem(f"{key}.{name}", f"数值无效或过大（{value}）", f"number invalid or too large: {value}")])
+        raise PackageError(
+            "package",
+            [
+                PackageProblem(
+                    f"{key}.{name}",
+                    f"数值无效或过大（{value}）",
+                    f"number invalid or too large: {value}",
+                )
+            ],
+        )
     return value.quantize(FACT_STEP)
 
 
@@ -136,7 +146,11 @@ def _pieces(template: str) -> tuple[tuple[str, str | None], ...] | None:
 def _fill(template: str, record: _FactRecord) -> str:
     pieces = _pieces(template)
     if pieces is None:
-        values: dict[str, Any] = {**record.fact.detail, **record.fields, "subject": record.fact.subject}
+        values: dict[str, Any] = {
+            **record.fact.detail,
+            **record.fields,
+            "subject": record.fact.subject,
+        }
         return _FORMAT.format(template, **values)
     # The same lookup as _Template.get_value over {**detail, **fields, "subject": subject}.
     fields, detail = record.fields, record.fact.detail
@@ -270,7 +284,11 @@ class Evaluator:
                 spent["validation"] += clock() - middle
             else:
                 self._record(
-                    tag, instance.spec.fn(package, instance.params, ctx), precheck, records, withheld
+                    tag,
+                    instance.spec.fn(package, instance.params, ctx),
+                    precheck,
+                    records,
+                    withheld,
                 )
         start = clock() if clock is not None else 0.0
         matches = self.backend.match(
@@ -381,7 +399,7 @@ class _Assembler:
         finding_id = f"F{len(self.findings) + 1}"
         self.finding_ids.setdefault(record.index, []).append(finding_id)
         self.findings.append(
-            Finding(
+            finding(
                 id=finding_id,
                 rule=rule.spec.id,
                 severity=rule.spec.finding.severity,
@@ -414,7 +432,12 @@ class _Assembler:
         if not facts:
             state.bands.append(
                 BandAssessment(
-                    clause=clause.id, band=None, label="待补充材料", range=None, score=None, signals={}
+                    clause=clause.id,
+                    band=None,
+                    label="待补充材料",
+                    range=None,
+                    score=None,
+                    signals={},
                 )
             )
             return
@@ -572,7 +595,9 @@ class _Assembler:
             mode=self.mode,
             as_of=self.as_of.isoformat(),
             total=Total(max=spec.total, score=spec.total),
-            sections=[SectionScore(name=s.name, max=s.points, score=s.points) for s in spec.sections],
+            sections=[
+                SectionScore(name=s.name, max=s.points, score=s.points) for s in spec.sections
+            ],
             items=items_out,
             findings=self.findings,
             needs_input=needs,
@@ -692,7 +717,6 @@ def render_json(report: Mapping[str, Any]) -> str:
         return json.dumps(_jsonable(report), ensure_ascii=False, indent=2) + "\n"
     out.append("\n")
     return "".join(out)
-
 
 
 def evaluate(
