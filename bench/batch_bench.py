@@ -41,7 +41,9 @@ def _backend(name: str) -> Backend:
     return DurableBackend()
 
 
-def _worker(worker: int, workers: int, count: int, backend: str, start: Barrier, out: Any) -> None:
+def _worker(
+    worker: int, workers: int, count: int, backend: str, start: Barrier, out: Any
+) -> None:
     """Score packages worker, worker + workers, …; send (index, digest) and timings back."""
     rubric = load_rubric(BUNDLED_RUBRICS / "yueyang-fujian5" / "2024.1.toml", [BUNDLED_RULES])
     evaluator = Evaluator(_backend(backend))

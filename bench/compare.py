@@ -90,11 +90,7 @@ def probe(tree: Path, *args: str) -> dict[str, Any]:
     """bench/probe.py (this tree's) run on `tree`'s code; its JSON."""
     out = subprocess.run(
         [python_of(tree), str(PROBE), *args],
-        cwd=tree,
-        env=env_of(),
-        capture_output=True,
-        text=True,
-        check=True,
+        cwd=tree, env=env_of(), capture_output=True, text=True, check=True,
     )
     result: dict[str, Any] = json.loads(out.stdout.strip().splitlines()[-1])
     return result
@@ -125,51 +121,24 @@ def group_pids(pgid: int) -> list[int]:
 def reviewer_key(tree: Path, url: str) -> str:
     """`jixiao keys create --role reviewer` with the tree's code (it migrates the store too)."""
     out = subprocess.run(
-        [
-            python_of(tree),
-            "-m",
-            "service.cli",
-            "keys",
-            "create",
-            "--role",
-            "reviewer",
-            "--name",
-            "bench",
-        ],
-        cwd=tree,
-        env=env_of(url),
-        capture_output=True,
-        text=True,
-        check=True,
+        [python_of(tree), "-m", "service.cli", "keys", "create", "--role", "reviewer",
+         "--name", "bench"],
+        cwd=tree, env=env_of(url), capture_output=True, text=True, check=True,
     )
     return out.stdout.strip().splitlines()[-1]
 
 
 @contextmanager
-def serve(
-    tree: Path, url: str, log: Path, command: list[str] | None = None
-) -> Iterator[tuple[str, int]]:
+def serve(tree: Path, url: str, log: Path, command: list[str] | None = None) -> Iterator[tuple[str, int]]:
     """The tree's `jixiao serve` (or `command`) on a free port: (base URL, process group id)."""
     port = free_port()
-    argv = command or [
-        python_of(tree),
-        "-m",
-        "service.cli",
-        "serve",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        "{port}",
-    ]
+    argv = command or [python_of(tree), "-m", "service.cli", "serve", "--host", "127.0.0.1",
+                       "--port", "{port}"]
     argv = [a.replace("{port}", str(port)) for a in argv]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            argv,
-            cwd=tree,
-            env=env_of(url),
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            argv, cwd=tree, env=env_of(url), stdout=out,
+            stderr=subprocess.STDOUT, start_new_session=True,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -201,10 +170,9 @@ def stored_one_at_a_time(tree: Path, db: str, requests: int) -> dict[str, Any]:
         key = reviewer_key(tree, url)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
         target = f"/v1/evaluations?rubric={RUBRIC}"
-        with (
-            serve(tree, url, Path(tmp) / "server.log") as (base, pgid),
-            httpx.Client(base_url=base, headers=headers, timeout=60) as client,
-        ):
+        with serve(tree, url, Path(tmp) / "server.log") as (base, pgid), httpx.Client(
+            base_url=base, headers=headers, timeout=60
+        ) as client:
             for _ in range(30):  # warm-up: imports, caches, connection pool
                 client.post(target, content=payload).raise_for_status()
             pids = group_pids(pgid)
@@ -270,9 +238,7 @@ def open_loop(tree: Path, db: str, seconds: int, rate: float) -> dict[str, Any]:
         limits = httpx.Limits(
             max_connections=256, max_keepalive_connections=256, keepalive_expiry=3
         )
-        async with httpx.AsyncClient(
-            base_url=base, headers=headers, timeout=60, limits=limits
-        ) as client:
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as client:
 
             async def one(due: float) -> None:
                 nonlocal failed
@@ -316,9 +282,7 @@ async def _warm(base: str, key: str, payload: bytes) -> None:
     headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
     async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60) as client:
         for _ in range(20):
-            (
-                await client.post(f"/v1/evaluations?rubric={RUBRIC}", content=payload)
-            ).raise_for_status()
+            (await client.post(f"/v1/evaluations?rubric={RUBRIC}", content=payload)).raise_for_status()
 
 
 def ratio(before: float, after: float) -> str:
@@ -329,18 +293,11 @@ def ratio(before: float, after: float) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
-    parser.add_argument(
-        "--only",
-        nargs="+",
-        default=["inproc", "batch", "stored", "load"],
-        choices=["inproc", "batch", "stored", "load", "multi", "appends", "openloop"],
-    )
-    parser.add_argument(
-        "--rate",
-        type=float,
-        default=15.0,
-        help="openloop: requests per second (about half of saturation here)",
-    )
+    parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
+                        choices=["inproc", "batch", "stored", "load", "multi", "appends",
+                                 "openloop"])
+    parser.add_argument("--rate", type=float, default=15.0,
+                        help="openloop: requests per second (about half of saturation here)")
     parser.add_argument("--rounds", type=int, default=300, help="inproc rounds")
     parser.add_argument("--requests", type=int, default=200, help="sequential stored requests")
     parser.add_argument("--duration", type=int, default=20, help="seconds of wrk load")
@@ -369,11 +326,7 @@ def main() -> None:
                 with database("postgresql") as url:
                     record("appends-postgresql", which, probe(tree, "appends", "--url", url))
             if "inproc" in args.only:
-                record(
-                    "inproc-cold",
-                    which,
-                    probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"),
-                )
+                record("inproc-cold", which, probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"))
                 record("inproc-warm", which, probe(tree, "inproc", "--rounds", str(args.rounds)))
             if "batch" in args.only:
                 record("batch", which, probe(tree, "batch", "--rounds", str(args.rounds * 2)))
@@ -381,36 +334,20 @@ def main() -> None:
                 if "stored" in args.only:
                     record(f"stored-{db}", which, stored_one_at_a_time(tree, db, args.requests))
                 if "load" in args.only:
-                    record(
-                        f"load-{db}", which, under_load(tree, db, args.duration, args.connections)
-                    )
+                    record(f"load-{db}", which, under_load(tree, db, args.duration, args.connections))
                 if "openloop" in args.only:
                     record(f"openloop-{db}", which, open_loop(tree, db, args.duration, args.rate))
                 if "multi" in args.only:
                     # Every core: main's best is `--workers 2`; this tree's is HAProxy in front.
                     cores = str(os.cpu_count() or 1)
                     multi = ["--workers", cores] if which == "before" else ["--processes", cores]
-                    command = [
-                        python_of(tree),
-                        "-m",
-                        "service.cli",
-                        "serve",
-                        "--host",
-                        "127.0.0.1",
-                        "--port",
-                        "{port}",
-                        *multi,
-                    ]
-                    record(
-                        f"multi-{db}",
-                        which,
-                        under_load(tree, db, args.duration, args.connections, command),
-                    )
+                    command = [python_of(tree), "-m", "service.cli", "serve", "--host",
+                               "127.0.0.1", "--port", "{port}", *multi]
+                    record(f"multi-{db}", which,
+                           under_load(tree, db, args.duration, args.connections, command))
     print("ratios (after/before, medians over repeats):")
     for name, rows in results.items():
-        keys = [
-            k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
-        ]
+        keys = [k for k, v in rows[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
         parts = []
         for k in keys:
             b = statistics.median(r[k] for r in rows if r["tree"] == "before")
@@ -420,9 +357,7 @@ def main() -> None:
             parts.append(f"{k} {b:g} → {a:g} ({ratio(b, a)})")
         print(f"  {name}: " + "; ".join(parts))
     if args.json:
-        args.json.write_text(
-            json.dumps({"machine": machine(), "results": results}, indent=2) + "\n"
-        )
+        args.json.write_text(json.dumps({"machine": machine(), "results": results}, indent=2) + "\n")
 
 
 if __name__ == "__main__":

@@ -35,9 +35,7 @@ def variants(count: int, seed: int = 2023) -> list[Package]:
     rng = random.Random(seed)
     base: dict[str, Any] = tomllib.loads((EXAMPLE / "dossier.toml").read_text("utf-8"))
     text = (EXAMPLE / "package.txt").read_text("utf-8")
-    headings = [
-        line for line in text.splitlines() if line.startswith(("3、", "4、", "5、", "（2）"))
-    ]
+    headings = [line for line in text.splitlines() if line.startswith(("3、", "4、", "5、", "（2）"))]
     elements = base["notice"]["elements"]
     texts = {}
     out = []
@@ -97,9 +95,7 @@ def _figure(table: SelfEvalTable, rng: random.Random) -> SelfEvalTable:
     k = rng.randrange(len(table.indicators))
     row = table.indicators[k]
     value = rng.randrange(0, 11)
-    score = Cell(
-        text=str(value), raw=str(value), number=Decimal(value), location=row.score.location
-    )
+    score = Cell(text=str(value), raw=str(value), number=Decimal(value), location=row.score.location)
     rows = list(table.indicators)
     rows[k] = row.model_copy(update={"score": score})
     return table.model_copy(update={"indicators": rows})

@@ -110,9 +110,7 @@ def generate(out: Path, count: int, broken: int = 0, seed: int = 2023) -> list[P
     text = (EXAMPLE / "package.txt").read_text("utf-8")
     headings = [line for line in text.splitlines() if line.startswith(("3、", "4、", "5、"))]
     # Broken ones spread evenly over the folder, not bunched at its start.
-    broken_at = (
-        {k * count // broken + count // (2 * broken): k for k in range(broken)} if broken else {}
-    )
+    broken_at = {k * count // broken + count // (2 * broken): k for k in range(broken)} if broken else {}
     paths = []
     for index in range(count):
         rng = random.Random(f"{seed}:{index}")

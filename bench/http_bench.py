@@ -70,9 +70,7 @@ def body(kind: str) -> str:
     manifest = tomllib.loads((EXAMPLE / "dossier.toml").read_text("utf-8"))
     manifest.pop("documents")
     data: dict[str, Any] = json.loads(json.dumps(manifest, default=str))
-    data["documents"] = [
-        {"name": "package.txt", "text": (EXAMPLE / "package.txt").read_text("utf-8")}
-    ]
+    data["documents"] = [{"name": "package.txt", "text": (EXAMPLE / "package.txt").read_text("utf-8")}]
     return json.dumps(data, ensure_ascii=False)
 
 
@@ -140,9 +138,7 @@ def stored(url: str) -> int:
 def server(url: str, workers: int, log: Path) -> Iterator[str]:
     """`jixiao serve` on a free port (tests.serving, the one helper); its group stopped at the end."""
     # INFO: the service's default, one JSON line per request, as in the recorded figures.
-    process = Serve(
-        log, env={"JIXIAO_DATABASE_URL": url, "JIXIAO_LOG_LEVEL": "INFO"}, workers=workers
-    )
+    process = Serve(log, env={"JIXIAO_DATABASE_URL": url, "JIXIAO_LOG_LEVEL": "INFO"}, workers=workers)
     try:
         process.start(timeout=60)
     except RuntimeError as exc:
@@ -162,23 +158,9 @@ def wrk(base: str, key: str, payload: str, seconds: int, connections: int) -> di
         script = fh.name
     try:
         result = subprocess.run(
-            [
-                "wrk",
-                "-t",
-                "1",
-                "-c",
-                str(connections),
-                "-d",
-                f"{seconds}s",
-                "--timeout",
-                "30s",
-                "-s",
-                script,
-                f"{base}/v1/evaluations?rubric={RUBRIC}",
-            ],
-            capture_output=True,
-            text=True,
-            check=True,
+            ["wrk", "-t", "1", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "30s",
+             "-s", script, f"{base}/v1/evaluations?rubric={RUBRIC}"],
+            capture_output=True, text=True, check=True,
         )
     finally:
         os.unlink(script)
@@ -220,9 +202,7 @@ def run_one(db: str, workers: int, kind: str, seconds: int, connections: int) ->
         "max_ms": figures["max_us"] / 1000,
         "non_2xx": int(figures["non2xx"]),
         "socket_errors": int(
-            figures["connect_errors"]
-            + figures["read_errors"]
-            + figures["write_errors"]
+            figures["connect_errors"] + figures["read_errors"] + figures["write_errors"]
             + figures["timeouts"]
         ),
         # Stored during the run, the requests in flight at its end included (≥ wrk's count).
@@ -233,12 +213,8 @@ def run_one(db: str, workers: int, kind: str, seconds: int, connections: int) ->
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
-    parser.add_argument(
-        "--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"]
-    )
-    parser.add_argument(
-        "--body", nargs="+", choices=["json", "package"], default=["json", "package"]
-    )
+    parser.add_argument("--db", nargs="+", choices=["sqlite", "postgresql"], default=["sqlite", "postgresql"])
+    parser.add_argument("--body", nargs="+", choices=["json", "package"], default=["json", "package"])
     parser.add_argument("--duration", type=int, default=20, help="seconds per run")
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--json", type=Path, help="also write the figures to this file")

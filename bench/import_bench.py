@@ -63,10 +63,7 @@ def run(rounds: int) -> dict[str, Any]:
         }
     cold = subprocess.run(
         [sys.executable, "-c", _COLD.format(path=str(EXAMPLE / "dossier-docx.toml"))],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=REPO_ROOT,
+        capture_output=True, text=True, check=True, cwd=REPO_ROOT,
     )
     results["docx_cold_process_ms"] = float(cold.stdout.strip().splitlines()[-1]) * 1000
     return results
@@ -85,9 +82,7 @@ def main() -> None:
             f"p99 {f['import_document_p99_ms']:.1f} ms; load_package median {f['load_package_median_ms']:.1f} ms "
             f"p99 {f['load_package_p99_ms']:.1f} ms"
         )
-    print(
-        f".docx in a fresh process (library imports included): {r['docx_cold_process_ms']:.0f} ms"
-    )
+    print(f".docx in a fresh process (library imports included): {r['docx_cold_process_ms']:.0f} ms")
     if args.json:
         args.json.write_text(json.dumps(r, indent=2) + "\n")
 

@@ -73,10 +73,7 @@ def run(count: int, backend_name: str) -> dict[str, Any]:
         if i % step == 0:
             rss = rss_mb()
             points.append((i, rss))
-            print(
-                f"{i:>7} evaluations: RSS {rss:.1f} MB ({time.perf_counter() - start:.0f} s)",
-                flush=True,
-            )
+            print(f"{i:>7} evaluations: RSS {rss:.1f} MB ({time.perf_counter() - start:.0f} s)", flush=True)
     gc.collect()
     end_rss = rss_mb()
     sessions = {

@@ -49,32 +49,17 @@ def main() -> None:
     with database(args.db) as url, tempfile.TemporaryDirectory() as tmp:
         key = reviewer_key(HERE, url)
         headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
-        with (
-            serve(HERE, url, Path(tmp) / "server.log") as (base, pgid),
-            httpx.Client(base_url=base, headers=headers, timeout=60) as client,
-        ):
+        with serve(HERE, url, Path(tmp) / "server.log") as (base, pgid), httpx.Client(
+            base_url=base, headers=headers, timeout=60
+        ) as client:
             target = f"/v1/evaluations?rubric={RUBRIC}"
             for _ in range(20):
                 client.post(target, content=payload).raise_for_status()
             spy = subprocess.Popen(
-                [
-                    str(HERE / ".venv" / "bin" / "py-spy"),
-                    "record",
-                    "-p",
-                    str(group_pids(pgid)[0]),
-                    "--gil",
-                    "-r",
-                    "200",
-                    "-d",
-                    str(args.seconds),
-                    "-f",
-                    "raw",
-                    "-o",
-                    str(args.out),
-                    "--nonblocking",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
+                [str(HERE / ".venv" / "bin" / "py-spy"), "record", "-p", str(group_pids(pgid)[0]),
+                 "--gil", "-r", "200", "-d", str(args.seconds), "-f", "raw", "-o", str(args.out),
+                 "--nonblocking"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
             )
             started, requests = time.monotonic(), 0
             while time.monotonic() - started < args.seconds - 1:

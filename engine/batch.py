@@ -111,11 +111,7 @@ def find_dossiers(paths: list[Path]) -> list[Path]:
 
 
 def prepare(
-    path: Path,
-    rubric_ref: str | None,
-    rubrics: str | None,
-    rules: str | None,
-    as_of: dt.date | None,
+    path: Path, rubric_ref: str | None, rubrics: str | None, rules: str | None, as_of: dt.date | None
 ) -> tuple[Package, Rubric, dt.date]:
     """The package, the rubric it is scored with, and the evaluation date (as `jixiao score`)."""
     dossier = read_manifest(path)

@@ -168,18 +168,14 @@ def _score(args: argparse.Namespace) -> int:
     batch_only = args.out_dir or args.summary or args.jobs != 1 or args.out_format
     if len(args.dossier) > 1 or args.dossier[0].is_dir() or batch_only:
         return _score_batch(args)
-    package, rubric, as_of = prepare(
-        args.dossier[0], args.rubric, args.rubrics, args.rules, args.as_of
-    )
+    package, rubric, as_of = prepare(args.dossier[0], args.rubric, args.rubrics, args.rules, args.as_of)
     if args.explain:
         from engine.evaluate.explain import render_explanation
 
         _, explanation = Evaluator(_backend(args.backend)).explain(
             package, rubric, mode=args.mode, as_of=as_of
         )
-        shown = (
-            render_json(explanation) if args.format == "json" else render_explanation(explanation)
-        )
+        shown = render_json(explanation) if args.format == "json" else render_explanation(explanation)
         sys.stdout.write(shown)
         return 0
     report = Evaluator(_backend(args.backend)).evaluate(
@@ -212,9 +208,7 @@ def _score_batch(args: argparse.Namespace) -> int:
         raise ValueError(f"--summary {args.summary}: expected a .csv, .xlsx or .pdf file")
     paths = find_dossiers(args.dossier)
     if not paths:
-        print(
-            f"jixiao: no dossier manifests in {', '.join(map(str, args.dossier))}", file=sys.stderr
-        )
+        print(f"jixiao: no dossier manifests in {', '.join(map(str, args.dossier))}", file=sys.stderr)
         return EXIT_INPUT
     options = BatchOptions(
         rubric=args.rubric,
@@ -280,9 +274,7 @@ def _batch_outcome(args: argparse.Namespace, results: list[Any]) -> int:
         partial.write_bytes(data)
         partial.replace(args.summary)
         print(f"jixiao: wrote {args.summary}", file=sys.stderr)
-    print(
-        f"评分完成：共 {len(results)} 个材料包，{len(results) - len(failed)} 个已评分，{len(failed)} 个失败"
-    )
+    print(f"评分完成：共 {len(results)} 个材料包，{len(results) - len(failed)} 个已评分，{len(failed)} 个失败")
     for result in failed:
         print(f"失败  {result.path}: {result.error}")
     return EXIT_BATCH_FAILURES if failed else 0

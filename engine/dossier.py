@@ -120,9 +120,7 @@ def read_manifest(path: Path) -> Dossier:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise PackageError(
-            shown, [PackageProblem("(toml)", toml_error_zh(exc), str(exc))]
-        ) from None
+        raise PackageError(shown, [PackageProblem("(toml)", toml_error_zh(exc), str(exc))]) from None
     return parse_manifest(data, file=shown)
 
 

@@ -88,9 +88,7 @@ def durable_fact(fact: EngineFact, sid: str) -> dict[str, Any]:
             else:
                 number = float(value)
                 if "e" in repr(number):
-                    raise EngineError(
-                        f"fact {fact.tag}.{name}={value} would print with an exponent"
-                    )
+                    raise EngineError(f"fact {fact.tag}.{name}={value} would print with an exponent")
                 out[name] = number
         elif isinstance(value, bool):  # a bool subclass: same as bool
             out[name] = 1 if value else 0

@@ -118,9 +118,7 @@ class _Parser:
             self._field(node)
             if self.fields[node.id] != "bool":
                 raise ConditionError(
-                    Code.JX008,
-                    f"'{node.id}' is a {self.fields[node.id]}, not a bool",
-                    node.col_offset,
+                    Code.JX008, f"'{node.id}' is a {self.fields[node.id]}, not a bool", node.col_offset
                 )
             return Compare(node.id, "==", not negate)
         if isinstance(node, ast.Constant) and isinstance(node.value, bool):

@@ -83,13 +83,7 @@ def _rule_outcome(
 ) -> str:
     """Why the rule did (or did not) take points, in Chinese."""
     if rule.spec.deduct is None:
-        return (
-            "记录发现"
-            if fired
-            else "未记录发现：条件对每个事实都不成立"
-            if tried
-            else "无可检验的事实"
-        )
+        return "记录发现" if fired else "未记录发现：条件对每个事实都不成立" if tried else "无可检验的事实"
     if fired:
         taken = sum((Decimal(str(d["points"])) for d in deductions), Decimal(0))
         if taken == 0 and deductions:
@@ -127,10 +121,7 @@ def explain(
     rules = []
     for rule in rubric.rules:
         facts = by_tag.get(rule.tag, [])
-        tried = [
-            _fact(r, rule.cond) | {"fired": r.index in fired.get(rule.spec.id, set())}
-            for r in facts
-        ]
+        tried = [_fact(r, rule.cond) | {"fired": r.index in fired.get(rule.spec.id, set())} for r in facts]
         did = bool(fired.get(rule.spec.id))
         rules.append(
             {
@@ -142,11 +133,7 @@ def explain(
                 "when": rule.spec.when,
                 "fired": did,
                 "outcome": _rule_outcome(
-                    rule,
-                    did,
-                    tried,
-                    withheld_by_tag.get(rule.tag, 0),
-                    deductions.get(rule.spec.id, []),
+                    rule, did, tried, withheld_by_tag.get(rule.tag, 0), deductions.get(rule.spec.id, [])
                 ),
                 "facts": tried,
             }
@@ -193,9 +180,7 @@ def _bands(
             tried.append(entry)
         if record is None:
             why = (
-                "缺少佐证，预检模式下列为待补充材料"
-                if withheld.get(bands[0].tag)
-                else "没有可评估的事实"
+                "缺少佐证，预检模式下列为待补充材料" if withheld.get(bands[0].tag) else "没有可评估的事实"
             )
         elif chosen is None:
             why = "没有一档的条件成立：本条不扣分"
@@ -243,9 +228,7 @@ def render_explanation(explanation: Mapping[str, Any]) -> str:
         lines.append(f"    结果：{rule['outcome']}")
         for fact in rule["facts"]:
             mark = "触发" if fact["fired"] else "未触发"
-            lines.append(
-                f"    - {fact['subject'] or fact['fact']}：{mark}；{_tests_text(fact['tests'])}"
-            )
+            lines.append(f"    - {fact['subject'] or fact['fact']}：{mark}；{_tests_text(fact['tests'])}")
     lines += ["", f"酌情条款的档次（{len(explanation['bands'])}）"]
     for clause in explanation["bands"]:
         lines.append(f"  [{clause['clause']}] {clause['item']}：{clause['why']}")

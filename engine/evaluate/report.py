@@ -331,7 +331,9 @@ def score_report(report: Report, grade_of: Callable[[Decimal], str | None] | Non
             clause.score = q2(clause.max - used_on(item.deductions, clause.id))
         item.score = q2(item.max - sum((d.points for d in item.deductions), ZERO))
     for section in report.sections:
-        section.score = q2(sum((i.score for i in report.items if i.section == section.name), ZERO))
+        section.score = q2(
+            sum((i.score for i in report.items if i.section == section.name), ZERO)
+        )
     report.total.score = q2(sum((i.score for i in report.items), ZERO))
     if grade_of is not None:
         report.total.grade = grade_of(report.total.score)

@@ -80,16 +80,7 @@ def _coerce(key: str, name: str, value: FieldValue) -> FieldValue:
     if not isinstance(value, Decimal):
         return value
     if not value.is_finite() or abs(value) >= FACT_LIMIT:
-        raise PackageError(
-            "package",
-            [
-                PackageProblem(
-                    f"{key}.{name}",
-                    f"数值无效或过大（{value}）",
-                    f"number invalid or too large: {value}",
-                )
-            ],
-        )
+        raise PackageError("package", [PackageProblem(f"{key}.{name}", f"数值无效或过大（{value}）", f"number invalid or too large: {value}")])
     return value.quantize(FACT_STEP)
 
 
@@ -146,11 +137,7 @@ def _pieces(template: str) -> tuple[tuple[str, str | None], ...] | None:
 def _fill(template: str, record: _FactRecord) -> str:
     pieces = _pieces(template)
     if pieces is None:
-        values: dict[str, Any] = {
-            **record.fact.detail,
-            **record.fields,
-            "subject": record.fact.subject,
-        }
+        values: dict[str, Any] = {**record.fact.detail, **record.fields, "subject": record.fact.subject}
         return _FORMAT.format(template, **values)
     # The same lookup as _Template.get_value over {**detail, **fields, "subject": subject}.
     fields, detail = record.fields, record.fact.detail
@@ -284,11 +271,7 @@ class Evaluator:
                 spent["validation"] += clock() - middle
             else:
                 self._record(
-                    tag,
-                    instance.spec.fn(package, instance.params, ctx),
-                    precheck,
-                    records,
-                    withheld,
+                    tag, instance.spec.fn(package, instance.params, ctx), precheck, records, withheld
                 )
         start = clock() if clock is not None else 0.0
         matches = self.backend.match(
@@ -432,12 +415,7 @@ class _Assembler:
         if not facts:
             state.bands.append(
                 BandAssessment(
-                    clause=clause.id,
-                    band=None,
-                    label="待补充材料",
-                    range=None,
-                    score=None,
-                    signals={},
+                    clause=clause.id, band=None, label="待补充材料", range=None, score=None, signals={}
                 )
             )
             return
@@ -595,9 +573,7 @@ class _Assembler:
             mode=self.mode,
             as_of=self.as_of.isoformat(),
             total=Total(max=spec.total, score=spec.total),
-            sections=[
-                SectionScore(name=s.name, max=s.points, score=s.points) for s in spec.sections
-            ],
+            sections=[SectionScore(name=s.name, max=s.points, score=s.points) for s in spec.sections],
             items=items_out,
             findings=self.findings,
             needs_input=needs,
@@ -717,6 +693,7 @@ def render_json(report: Mapping[str, Any]) -> str:
         return json.dumps(_jsonable(report), ensure_ascii=False, indent=2) + "\n"
     out.append("\n")
     return "".join(out)
+
 
 
 def evaluate(

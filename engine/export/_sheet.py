@@ -86,11 +86,7 @@ def _evidence(entries: list[dict[str, Any]], overflow: list[list[str]] | None) -
         group = len({row[0] for row in overflow}) + 1
         for entry in rest:
             overflow.append(
-                [
-                    str(group),
-                    str(entry.get("location", "") or ""),
-                    str(entry.get("value", "") or ""),
-                ]
+                [str(group), str(entry.get("location", "") or ""), str(entry.get("value", "") or "")]
             )
         lines.append(f"　…另有 {len(rest)} 处证据，见「{EVIDENCE_TABLE}」第 {group} 组")
     elif rest:
@@ -212,15 +208,7 @@ def build_sheet(report: dict[str, Any], tz: str | None = None) -> ScoreSheet:
     extra.append(
         Table(
             title="复核调整",
-            columns=[
-                "二级指标",
-                "条款",
-                "档次",
-                "评定分",
-                "理由",
-                "复核人",
-                f"时间（{zone_label(tz)}）",
-            ],
+            columns=["二级指标", "条款", "档次", "评定分", "理由", "复核人", f"时间（{zone_label(tz)}）"],
             rows=adjustments or [["无", "", "", "", "", "", ""]],
             widths=[9, 16, 22, 6, 40, 10, 15],
             numeric=frozenset({3}),

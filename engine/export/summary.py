@@ -136,9 +136,7 @@ def results_table(entries: list[SummaryEntry], date: dt.date | None = None) -> R
     years = sorted({str(_report(e)["package"].get("fiscal_year", "")) for e in scored})
     dates = [str(_report(e).get("as_of", "")) for e in scored]
     shown_date = date.isoformat() if date else (max(dates) if dates else "")
-    title = (
-        f"{'、'.join(years)}年度部门整体支出绩效自评考核结果汇总表" if years else "考核结果汇总表"
-    )
+    title = f"{'、'.join(years)}年度部门整体支出绩效自评考核结果汇总表" if years else "考核结果汇总表"
     rubrics = sorted(
         {f"{_report(e)['rubric'].get('id')}@{_report(e)['rubric'].get('version')}" for e in scored}
     )
@@ -147,9 +145,7 @@ def results_table(entries: list[SummaryEntry], date: dt.date | None = None) -> R
         f"{len(scored)} 个已评分，{len(failed)} 个未能评分　日期：{shown_date}"
     )
     widths = [4, 16, *[5] * len(item_names), 6, 4, 7, 7, 30]
-    return ResultsTable(
-        title, subtitle, Table("考核结果汇总表", columns, rows, widths, numeric), numbers
-    )
+    return ResultsTable(title, subtitle, Table("考核结果汇总表", columns, rows, widths, numeric), numbers)
 
 
 def _report(entry: SummaryEntry) -> dict[str, Any]:

@@ -470,18 +470,12 @@ class _Compiler:
                 grade.lower == grade.upper and not (grade.lower_inclusive and grade.upper_inclusive)
             )
             if empty:
-                bad(
-                    k, "upper", f"grade {grade.label} holds no score ({grade.lower}..{grade.upper})"
-                )
+                bad(k, "upper", f"grade {grade.label} holds no score ({grade.lower}..{grade.upper})")
         first, last = spec.grades[order[0]], spec.grades[order[-1]]
         if first.lower != 0 or not first.lower_inclusive:
             bad(order[0], "lower", f"grades start at {first.lower}, not at 0 inclusive")
         if last.upper != spec.total or not last.upper_inclusive:
-            bad(
-                order[-1],
-                "upper",
-                f"grades end at {last.upper}, not at total {spec.total} inclusive",
-            )
+            bad(order[-1], "upper", f"grades end at {last.upper}, not at total {spec.total} inclusive")
         for a, b in itertools.pairwise(order):
             low, high = spec.grades[a], spec.grades[b]
             where = f"between {low.label} and {high.label}"
@@ -714,9 +708,7 @@ class _Compiler:
         if callable(check):
             problems = check(self.refs)
             for problem in problems:
-                self.diags.append(
-                    src.diag((*where, "params"), Code.JX012, f"{kind} params: {problem}")
-                )
+                self.diags.append(src.diag((*where, "params"), Code.JX012, f"{kind} params: {problem}"))
             if problems:
                 return None
         canonical = json.dumps(

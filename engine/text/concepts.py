@@ -104,9 +104,7 @@ def load_concepts(text: str, shown: str) -> Concepts:
             path = tuple(p for p in err["loc"] if isinstance(p, str | int))
             line, col = where.find(path)
             diags.append(
-                Diagnostic(
-                    shown, line, col, Code.JX002, f"{'.'.join(map(str, path))}: {err['msg']}"
-                )
+                Diagnostic(shown, line, col, Code.JX002, f"{'.'.join(map(str, path))}: {err['msg']}")
             )
         raise RubricError(diags) from None
     diags = _lint(spec, where, shown)
