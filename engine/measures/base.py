@@ -101,6 +101,13 @@ class LazyDetail(Mapping[str, str]):
     def __iter__(self) -> Iterator[str]:
         return iter(self._later.value()[1])
 
+    def __contains__(self, key: object) -> bool:
+        return key in self._later.value()[1]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        # The dict's own get: Mapping.get goes through __getitem__ and a KeyError per miss.
+        return self._later.value()[1].get(key, default)
+
     def __repr__(self) -> str:
         return repr(self._later.value()[1])
 
