@@ -134,3 +134,10 @@ def test_a_lazy_explanation_is_built_once_and_only_when_read() -> None:
 def test_package_digest_is_the_hash_of_the_package_json(example: Package) -> None:
     expected = hashlib.sha256(example.model_dump_json().encode()).hexdigest()
     assert package_digest(example) == expected
+
+
+def test_a_fact_is_encoded_for_durable_rules_as_the_json_module_does() -> None:
+    from engine.backends.durable_adapter import _encode, _encode_fact
+
+    fact = {"sid": "e1", "id": "3", "_tag": "funds_1", "holds": 1, "ratio": 0.9286, "name": '中"文'}
+    assert _encode_fact(fact) == _encode(fact)
