@@ -52,9 +52,20 @@ def rounds(count: int, what: str) -> None:
 def count(tree: Path, n: int, what: str) -> int:
     """Instructions callgrind counts for `n` rounds in `tree` (its own venv and code)."""
     out = subprocess.run(
-        ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null",
-         str(tree / ".venv" / "bin" / "python"), str(SCRIPT), "--round", str(n), what],
-        cwd=tree, capture_output=True, text=True, check=True,
+        [
+            "valgrind",
+            "--tool=callgrind",
+            "--callgrind-out-file=/dev/null",
+            str(tree / ".venv" / "bin" / "python"),
+            str(SCRIPT),
+            "--round",
+            str(n),
+            what,
+        ],
+        cwd=tree,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     found = re.search(r"Collected : (\d+)", out.stderr)
     if found is None:
