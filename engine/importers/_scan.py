@@ -36,6 +36,9 @@ class RawCell:
 
     @property
     def text(self) -> str:
+        memo = self._memo  # inlined hit: read for every cell of every row, several times
+        if memo is not None and memo[0] == len(self.lines):
+            return memo[2]
         return self._texts()[2]
 
 
@@ -52,7 +55,7 @@ class RawRow:
 
     @property
     def is_empty(self) -> bool:
-        return not any(self.texts)
+        return not any(cell.text for cell in self.cells)
 
 
 @dataclass
