@@ -13,6 +13,8 @@ after/before ratios. Measures:
 
 - `inproc`: bench/probe.py inproc: import + evaluate + render of the example, with every
   engine cache emptied before each round (a package never seen), CPU time of the thread;
+- `phases`: bench/probe.py phases: the same never-seen package phase by phase (import, package
+  digest, measures, validation, matching, report, render), CPU ms, median;
 - `batch`: bench/probe.py batch: distinct texts read and scored in one thread, per CPU second;
 - `stored`: `jixiao serve` (one process) on a fresh SQLite store; `--requests` sequential POSTs
   of the example (JSON body with package.txt's text); the server's CPU time (utime + stime of
@@ -290,7 +292,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base", type=Path, default=Path("/tmp/jixiao-base"))
     parser.add_argument("--only", nargs="+", default=["inproc", "batch", "stored", "load"],
-                        choices=["inproc", "batch", "stored", "load", "multi", "appends",
+                        choices=["inproc", "phases", "batch", "stored", "load", "multi", "appends",
                                  "openloop", "openloop-multi"])
     parser.add_argument("--rate", type=float, default=15.0,
                         help="openloop: requests per second (about half of saturation here)")
@@ -327,6 +329,8 @@ def main() -> None:
             if "inproc" in args.only:
                 record("inproc-cold", which, probe(tree, "inproc", "--rounds", str(args.rounds), "--cold"))
                 record("inproc-warm", which, probe(tree, "inproc", "--rounds", str(args.rounds)))
+            if "phases" in args.only:
+                record("phases", which, probe(tree, "phases", "--rounds", str(args.rounds)))
             if "batch" in args.only:
                 record("batch", which, probe(tree, "batch", "--rounds", str(args.rounds * 2)))
             for db in args.db:

@@ -111,6 +111,30 @@ class _Fired:
 # json.dumps(..., ensure_ascii=False) builds a new encoder on every call; one is enough.
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
+
+def _unencodable(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+# JSONEncoder.encode still builds the C encoder on every call (in iterencode); a fact is a flat
+# dict of str, int and float, so one C encoder without the circular-reference check writes the
+# same text about 1 µs sooner per fact (113 facts per evaluation).
+_make_encoder: Any = getattr(json.encoder, "c_make_encoder", None)  # untyped in typeshed
+_c_encoder: Any = (
+    _make_encoder(
+        None, _unencodable, json.encoder.encode_basestring, None, ": ", ", ", False, False, True
+    )
+    if _make_encoder is not None
+    else None
+)
+
+
+def _encode_fact(fact: dict[str, Any]) -> str:
+    """`_encode(fact)`, with the one C encoder when there is one."""
+    if _c_encoder is None:
+        return _encode(fact)
+    return "".join(_c_encoder(fact, 0))
+
 # assert_fact's result codes (durable_rules rules.h): 1 = matched no rule, 2 = already seen.
 _NOT_HANDLED = 1
 _OBSERVED = 2
@@ -211,7 +235,7 @@ class DurableBackend:
     ) -> None:
         """Assert one fact and run every action it fires, as durable.engine's Host would."""
         try:
-            code, state_handle = _engine.assert_fact(handle, _encode(fact))
+            code, state_handle = _engine.assert_fact(handle, _encode_fact(fact))
         except Exception as exc:  # durable_rules raises bare Exception for engine errors
             raise EngineError(f"durable_rules refused fact {fact.get('id')}: {exc}") from exc
         if code == _NOT_HANDLED:

@@ -8,7 +8,7 @@ from typing import Literal
 
 from engine.importers._cells import normalize_text
 from engine.importers._layout import TextLayout
-from engine.model.package import ImportWarning, Location
+from engine.model.package import ImportWarning, Location, trusted_location
 
 TableKind = Literal["rubric", "basic_data", "department", "project"]
 
@@ -38,6 +38,9 @@ class Context:
     # position is then an opaque key handed out by the reader, and a Location names the anchor
     # in its document ("package.docx:表2行4列3") instead of a line.
     anchors: dict[int, str] | None = None
+    # A character every title keyword contains ("表"), or "": a line without it holds no title
+    # keyword, which spares the keyword search on every line of text (stops_table).
+    title_char: str = ""
     warnings: list[ImportWarning] = field(default_factory=list)
     _order: list[int] = field(default_factory=list)
     _position: dict[str, int] = field(default_factory=dict)
@@ -47,16 +50,20 @@ class Context:
         cls, layout: TextLayout, document: str, anchors: dict[int, str] | None = None
     ) -> Context:
         tables = layout.tables
+        titles: tuple[tuple[TableKind, tuple[str, ...]], ...] = (
+            ("rubric", _norm(tables.rubric_titles)),
+            ("basic_data", _norm(tables.basic_data_titles)),
+            ("department", _norm(tables.department_titles)),
+            ("project", _norm(tables.project_titles)),
+        )
+        words = [word for _, kind_words in titles for word in kind_words]
+        common = set.intersection(*(set(word) for word in words)) if words else set()
         return cls(
             layout=layout,
             document=document,
             anchors=anchors,
-            titles=(
-                ("rubric", _norm(tables.rubric_titles)),
-                ("basic_data", _norm(tables.basic_data_titles)),
-                ("department", _norm(tables.department_titles)),
-                ("project", _norm(tables.project_titles)),
-            ),
+            titles=titles,
+            title_char=min(common) if common else "",
             attachment_re=re.compile(tables.attachment_label_pattern),
             section_labels=_norm(tables.section_labels),
             note_prefixes=_norm(layout.lines.note_prefixes),
@@ -68,6 +75,8 @@ class Context:
 
     def title_kind(self, text: str) -> TableKind | None:
         """The table kind whose title keyword occurs in normalised `text` (rubric first)."""
+        if self.title_char and self.title_char not in text:
+            return None
         for kind, words in self.titles:
             if any(word in text for word in words):
                 return kind
@@ -121,13 +130,10 @@ class Context:
                 document = f"{document}:{anchor}"
                 self._position.setdefault(document, line or 0)
             line = None
-        return Location(
-            document=document,
-            table=table or None,
-            row=row or None,
-            column=column or None,
-            section=section or None,
-            line=line,
+        # Strings (or None) and an int line (or None), by the signature: built without
+        # validation, as every cell and row of a document has one.
+        return trusted_location(
+            document, table or None, row or None, column or None, section or None, line
         )
 
     def warn(self, code: str, message: str, location: Location, text: str = "") -> None:

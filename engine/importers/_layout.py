@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from functools import lru_cache
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -244,8 +243,16 @@ def load_layout(path: Path) -> TextLayout:
     return TextLayout.model_validate(data)
 
 
-@lru_cache(maxsize=1)
+_DEFAULT: list[TextLayout] = []
+
+
 def default_layout() -> TextLayout:
     """The bundled rules/layout/<DEFAULT_LAYOUT>.toml, for reading a document without a rubric
-    (tests, the evidence viewer); scoring reads with the rubric bundle's own layout."""
-    return load_layout(bundled("rules") / "layout" / f"{DEFAULT_LAYOUT}.toml")
+    (tests, the evidence viewer); scoring reads with the rubric bundle's own layout.
+
+    Read once per process. Kept in a plain list, not an lru_cache: it is bundled data, not
+    derived from any package, so emptying the text caches (bench/probe.py's cold rounds, a
+    package never seen) must not re-read and re-validate it."""
+    if not _DEFAULT:
+        _DEFAULT.append(load_layout(bundled("rules") / "layout" / f"{DEFAULT_LAYOUT}.toml"))
+    return _DEFAULT[0]

@@ -19,14 +19,27 @@ class RawCell:
 
     lines: list[str]
     line: int
+    # (len(lines), raw, text) when last computed: the scanner appends continuation lines while
+    # reading a table, and every row's texts are read several times afterwards.
+    _memo: tuple[int, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def _texts(self) -> tuple[int, str, str]:
+        memo = self._memo
+        if memo is None or memo[0] != len(self.lines):
+            raw = "\n".join(self.lines)
+            memo = self._memo = (len(self.lines), raw, normalize_text(raw))
+        return memo
 
     @property
     def raw(self) -> str:
-        return "\n".join(self.lines)
+        return self._texts()[1]
 
     @property
     def text(self) -> str:
-        return normalize_text(self.raw)
+        memo = self._memo  # inlined hit: read for every cell of every row, several times
+        if memo is not None and memo[0] == len(self.lines):
+            return memo[2]
+        return self._texts()[2]
 
 
 @dataclass
@@ -42,7 +55,7 @@ class RawRow:
 
     @property
     def is_empty(self) -> bool:
-        return not any(self.texts)
+        return not any(cell.text for cell in self.cells)
 
 
 @dataclass

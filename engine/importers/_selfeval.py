@@ -47,21 +47,53 @@ def match_columns(
 ) -> dict[str, int]:
     """keyword -> index of the header cell that names it, by the keyword or one of its
     synonyms (exact text first, then contains: "执行率(B/A)", "年初预算数(万元)")."""
-    found: dict[str, int] = {}
-    taken: set[int] = set()
-    for exact in (True, False):
+    return _Columns(keywords, synonyms).match(texts)
+
+
+class _Columns:
+    """`match_columns` for one keyword list, its word lists built once (it runs for every row
+    of every self-evaluation table: about 100 times per package)."""
+
+    def __init__(
+        self, keywords: Sequence[str], synonyms: Mapping[str, Sequence[str]] | None
+    ) -> None:
+        entries: list[tuple[str, tuple[str, ...]]] = []
         for keyword in keywords:
-            if keyword in found or not keyword:
+            if not keyword or any(keyword == k for k, _ in entries):
+                continue  # an empty keyword is never matched; a repeat is already found
+            words = (keyword, *(synonyms or {}).get(keyword, ()))
+            entries.append((keyword, tuple(w for w in words if w)))
+        self.entries = tuple(entries)
+        self.every_word = frozenset(w for _, words in entries for w in words)
+
+    def match(self, texts: Sequence[str]) -> dict[str, int]:
+        found: dict[str, int] = {}
+        taken: set[int] = set()
+        every = self.every_word
+        # Exact pass: only texts equal to some word can match; most rows have none.
+        if any(text in every for text in texts):
+            for keyword, words in self.entries:
+                for index, text in enumerate(texts):
+                    if index not in taken and text in words:
+                        found[keyword] = index
+                        taken.add(index)
+                        break
+        # Contains pass, in keyword order, over the cells not taken yet.
+        for keyword, words in self.entries:
+            if keyword in found:
                 continue
-            words = [keyword, *(synonyms or {}).get(keyword, ())]
             for index, text in enumerate(texts):
-                if index in taken:
+                if index in taken or not text:
+                    continue  # "" contains no (non-empty) word
+                for word in words:
+                    if word in text:
+                        found[keyword] = index
+                        taken.add(index)
+                        break
+                else:
                     continue
-                if any((text == w) if exact else (w in text) for w in words if w):
-                    found[keyword] = index
-                    taken.add(index)
-                    break
-    return found
+                break
+        return found
 
 
 @dataclass
@@ -133,6 +165,11 @@ class _SelfEvalBuilder:
         self.indicator_min = ind.header_min_matches
         self.points_re = re.compile(ind.level1_points_pattern)
         self.total_marker = norm(ind.total_marker)
+        self.funding_match = _Columns(self.funding_keywords, self.funding_synonyms)
+        self.goal_match = _Columns([self.goal_marker, self.goal_expected, self.goal_actual], None)
+        self.indicator_match = _Columns(
+            list(self.indicator_keywords.values()), self.indicator_synonyms
+        )
         # Location.table: project tables are told apart by their name.
         self.name = self.find_name()
         if kind == "project" and self.name:
@@ -236,20 +273,21 @@ class _SelfEvalBuilder:
             return  # a merged label cell such as 绩效指标 on a row of its own
         if self.area in ("header", "funding") and self.read_header_fields(row):
             return
-        found = match_columns(texts, self.funding_keywords, self.funding_synonyms)
-        if self.area in ("header", "funding") and len(found) >= self.funding_min:
-            self.funding_header = _Header(found, len(texts), texts)
-            self.area = "funding"
-            self.unplaced_headers(row, found.values())
-            return
-        goal = match_columns(texts, [self.goal_marker, self.goal_expected, self.goal_actual])
-        is_goal = {self.goal_expected, self.goal_actual} <= set(goal)
-        if self.area in ("header", "funding") and is_goal:
-            self.goal_header = _Header(goal, len(texts), texts)
-            self.area = "goal"
-            return
-        keywords = list(self.indicator_keywords.values())
-        found = match_columns(texts, keywords, self.indicator_synonyms)
+        # Each header is looked for only in the areas where it can start (or repeat): the
+        # matching is most of the table's cost, and its result is unused elsewhere.
+        if self.area in ("header", "funding"):
+            found = self.funding_match.match(texts)
+            if len(found) >= self.funding_min:
+                self.funding_header = _Header(found, len(texts), texts)
+                self.area = "funding"
+                self.unplaced_headers(row, found.values())
+                return
+            goal = self.goal_match.match(texts)
+            if {self.goal_expected, self.goal_actual} <= set(goal):
+                self.goal_header = _Header(goal, len(texts), texts)
+                self.area = "goal"
+                return
+        found = self.indicator_match.match(texts) if self.area != "done" else {}
         if (
             self.area == "indicators"
             and self.indicator_header is not None

@@ -8,9 +8,9 @@ out, with both places as evidence. Row and column names, tolerances and rounding
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from decimal import Decimal
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Literal
 
 from pydantic import Field
@@ -37,7 +37,16 @@ from engine.measures._arith import (
     total,
     vocabulary,
 )
-from engine.measures.base import Evidence, Fact, FieldType, MeasureContext, Params, measure
+from engine.measures.base import (
+    Evidence,
+    Explanation,
+    Fact,
+    FieldType,
+    MeasureContext,
+    Params,
+    explain_later,
+    measure,
+)
 from engine.measures.quantity import QuantityVocabulary, normalize_text, parse_value
 from engine.measures.text import norm, same_name
 from engine.model import (
@@ -101,6 +110,37 @@ def _check(
             "expression": expression,
         },
     )
+
+
+# (table, row, column, expected, found, expression, evidence) of a check, as `_check` takes them.
+_Shown = tuple[str, str, str, str, str, str, tuple[Evidence, ...]]
+
+
+def _later_check(
+    key: str, subject: str, check: str, holds: bool, show: Callable[[], _Shown]
+) -> Fact:
+    """`_check` with its detail and evidence written out by `show` only when first read (most
+    checks hold and match no rule). `show` is a partial over the values it needs."""
+    evidence, detail = explain_later(partial(_shown_check, show))
+    return Fact(
+        key=f"{check}:{key}",
+        subject=subject,
+        fields={"holds": holds, "check": check},
+        evidence=evidence,
+        detail=detail,
+    )
+
+
+def _shown_check(show: Callable[[], _Shown]) -> Explanation:
+    table, row, column, expected, found, expression, evidence = show()
+    return evidence, {
+        "table": table,
+        "row": row,
+        "column": column,
+        "expected": expected,
+        "found": found,
+        "expression": expression,
+    }
 
 
 def _total_cell(table: SelfEvalTable, form: FundingForm, column: str) -> Cell | None:
@@ -215,21 +255,37 @@ def _subrows(table: SelfEvalTable, index: int, params: FundsParams) -> list[Fact
         found = total(amount(c) for c in parts)
         holds = close(found, amount(parent) or ZERO, params.amount_tolerance)
         facts.append(
-            _check(
+            _later_check(
                 f"{label}/{column}",
                 f"{label}{head.label}「{column}」与其明细行",
                 "subrows_sum",
                 holds,
-                table=label,
-                row=head.label,
-                column=column,
-                expected=shown(parent),
-                found=plain(found),
-                expression=sum_expression([shown(c) for c in parts], found, shown(parent), holds),
-                evidence=cell_evidence(parent, *parts),
+                partial(_column_sum_shown, label, head.label, column, parent, parts, found, holds),
             )
         )
     return facts
+
+
+def _column_sum_shown(
+    label: str,
+    row: str,
+    column: str,
+    parent: Cell | None,
+    parts: list[Cell | None],
+    found: Decimal,
+    holds: bool,
+) -> _Shown:
+    expression = sum_expression([shown(c) for c in parts], found, shown(parent), holds)
+    evidence = cell_evidence(parent, *parts)
+    return label, row, column, shown(parent), plain(found), expression, evidence
+
+
+def _total_shown(
+    label: str, column: str, stated: Cell, present: list[Cell], found: Decimal, holds: bool
+) -> _Shown:
+    expression = sum_expression([shown(c) for c in present], found, shown(stated), holds)
+    evidence = cell_evidence(stated, *present)
+    return label, "总分", column, plain(found), shown(stated), expression, evidence
 
 
 def _filled(cell: Cell | None, params: FundsParams) -> bool:
@@ -326,18 +382,12 @@ def _totals(table: SelfEvalTable, index: int | None, params: FundsParams) -> lis
         found = total(amount(c) for c in present)
         holds = close(found, amount(stated), params.amount_tolerance)
         facts.append(
-            _check(
+            _later_check(
                 f"{label}/{column}",
                 f"{label}总分「{column}」",
                 "total",
                 holds,
-                table=label,
-                row="总分",
-                column=column,
-                expected=plain(found),
-                found=shown(stated),
-                expression=sum_expression([shown(c) for c in present], found, shown(stated), holds),
-                evidence=cell_evidence(stated, *present),
+                partial(_total_shown, label, column, stated, present, found, holds),
             )
         )
     return facts
@@ -443,25 +493,46 @@ def _sum_facts(
     for j, column in enumerate(block.columns):
         head = row_cell(parent, j)
         parts = [row_cell(c, j) if c is not None else None for c in children]
-        terms = [
-            shown(p) if c is not None else f"（缺行：{n}）"
-            for p, c, n in zip(parts, children, names, strict=True)
-        ]
         found = total(amount(p) for p in parts)
         holds = close(found, amount(head) or ZERO, params.tolerance)
-        yield _check(
+        yield _later_check(
             f"{parent.name}/{column}",
             f"{table.title}「{parent.name}」{column}",
             check,
             holds,
-            table=table.title,
-            row=parent.label,
-            column=column,
-            expected=shown(head),
-            found=plain(found),
-            expression=sum_expression(terms, found, shown(head), holds),
-            evidence=cell_evidence(head, *parts),
+            partial(
+                _sum_shown,
+                table.title,
+                parent.label,
+                column,
+                head,
+                parts,
+                children,
+                names,
+                found,
+                holds,
+            ),
         )
+
+
+def _sum_shown(
+    title: str,
+    label: str,
+    column: str,
+    head: Cell | None,
+    parts: list[Cell | None],
+    children: Sequence[DataRow | None],
+    names: Sequence[str],
+    found: Decimal,
+    holds: bool,
+) -> _Shown:
+    terms = [
+        shown(p) if c is not None else f"（缺行：{n}）"
+        for p, c, n in zip(parts, children, names, strict=True)
+    ]
+    expression = sum_expression(terms, found, shown(head), holds)
+    evidence = cell_evidence(head, *parts)
+    return title, label, column, shown(head), plain(found), expression, evidence
 
 
 def _sum_relation(
@@ -529,19 +600,29 @@ def _qizhong(table: BasicDataTable, block: DataBlock, params: BasicDataParams) -
             head, part = row_cell(parent, j), row_cell(row, j)
             big, small = amount(head) or ZERO, amount(part) or ZERO
             holds = small <= big + params.tolerance
-            yield _check(
+            yield _later_check(
                 f"{parent.name}>{row.name}/{column}",
                 f"{table.title}「{row.name}」{column}",
                 "qizhong",
                 holds,
-                table=table.title,
-                row=row.label,
-                column=column,
-                expected=f"≤ {shown(head)}",
-                found=shown(part),
-                expression=f"{shown(part)} {'≤' if holds else '>'} {shown(head)}（{parent.name}）",
-                evidence=cell_evidence(part, head),
+                partial(
+                    _qizhong_shown, table.title, row.label, column, head, part, parent.name, holds
+                ),
             )
+
+
+def _qizhong_shown(
+    title: str,
+    label: str,
+    column: str,
+    head: Cell | None,
+    part: Cell | None,
+    parent: str,
+    holds: bool,
+) -> _Shown:
+    expression = f"{shown(part)} {'≤' if holds else '>'} {shown(head)}（{parent}）"
+    evidence = cell_evidence(part, head)
+    return title, label, column, f"≤ {shown(head)}", shown(part), expression, evidence
 
 
 def _ratios(table: BasicDataTable, params: BasicDataParams) -> Iterator[Fact]:

@@ -226,7 +226,8 @@ class ExpectedScore:
 
 def normalize_text(s: str) -> str:
     """NFKC-normalise, collapse inner whitespace to one space, strip the ends (incl. U+3000)."""
-    s = unicodedata.normalize("NFKC", s)
+    if not unicodedata.is_normalized("NFKC", s):  # imported text mostly is: a cheap check
+        s = unicodedata.normalize("NFKC", s)
     for ch in _INVISIBLE:
         s = s.replace(ch, "")
     return _WHITESPACE.sub(" ", s).strip()

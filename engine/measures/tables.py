@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import partial
 from typing import Literal
 
 from pydantic import Field
@@ -32,7 +33,15 @@ from engine.measures._arith import (
     total,
     vocabulary,
 )
-from engine.measures.base import Evidence, Fact, MeasureContext, Params, measure
+from engine.measures.base import (
+    Evidence,
+    Explanation,
+    Fact,
+    MeasureContext,
+    Params,
+    explain_later,
+    measure,
+)
 from engine.measures.quantity import (
     ParsedValue,
     QuantityVocabulary,
@@ -506,6 +515,10 @@ def indicator_scoring(package: Package, params: ScoringParams, ctx: MeasureConte
                 if params.over_penalty > 0 and not explained:
                     expected = max(ZERO, expected - params.over_penalty)
                     expression += f"，未说明偏差原因，扣 {plain(params.over_penalty)} 分后应得 {plain(expected)}"
+            # Evidence and detail are written out only if a rule reads them.
+            evidence, detail = explain_later(
+                partial(_scoring_shown, label, row, expected, measurable, expression)
+            )
             facts.append(
                 Fact(
                     key=f"{label}/{n}.{row.level3}",
@@ -522,17 +535,22 @@ def indicator_scoring(package: Package, params: ScoringParams, ctx: MeasureConte
                         "short_of_points": score < points,
                         "score_above_points": score > points,
                     },
-                    evidence=cell_evidence(
-                        row.target, row.actual, row.points, row.score, row.deviation
-                    ),
-                    detail={
-                        "table": label,
-                        "row": row.level3,
-                        "column": "得分",
-                        "expected": plain(expected) if measurable else "（不可计量）",
-                        "found": shown(row.score),
-                        "expression": expression,
-                    },
+                    evidence=evidence,
+                    detail=detail,
                 )
             )
     return facts
+
+
+def _scoring_shown(
+    label: str, row: IndicatorRow, expected: Decimal, measurable: bool, expression: str
+) -> Explanation:
+    evidence = cell_evidence(row.target, row.actual, row.points, row.score, row.deviation)
+    return evidence, {
+        "table": label,
+        "row": row.level3,
+        "column": "得分",
+        "expected": plain(expected) if measurable else "（不可计量）",
+        "found": shown(row.score),
+        "expression": expression,
+    }

@@ -9,7 +9,9 @@ from functools import lru_cache
 @lru_cache(maxsize=1 << 16)  # pure, and called for every cell and keyword on every evaluation
 def norm(text: str) -> str:
     """NFKC, without whitespace (U+3000 included): Chinese text compares without spaces."""
-    return "".join(unicodedata.normalize("NFKC", text).split())
+    if not unicodedata.is_normalized("NFKC", text):  # imported text mostly is: a cheap check
+        text = unicodedata.normalize("NFKC", text)
+    return "".join(text.split())
 
 
 def contains_any(text: str, keywords: list[str]) -> list[str]:

@@ -45,6 +45,45 @@ class Location(_Frozen):
         return head + (" " + " / ".join(parts) if parts else "")
 
 
+def _trusted(cls: type[Any], values: dict[str, Any], given: set[str]) -> Any:
+    """An instance of `cls` from `values` (every field, of the declared types), not validated.
+
+    What `model_construct` does, without its generic per-field loop: for the importers, which
+    build a few hundred Locations and Cells per document from values they made themselves.
+    """
+    obj = object.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", given)
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+_LOCATION_FIELDS = frozenset(("document", "table", "row", "column", "section", "line"))
+
+
+def trusted_location(
+    document: str,
+    table: str | None,
+    row: str | None,
+    column: str | None,
+    section: str | None,
+    line: int | None,
+) -> Location:
+    """`Location(document=…, table=…, …)` with every field given, for callers whose values are
+    already of the declared types (str or None, int or None): no validation."""
+    values = {
+        "document": document,
+        "table": table,
+        "row": row,
+        "column": column,
+        "section": section,
+        "line": line,
+    }
+    result: Location = _trusted(Location, values, set(_LOCATION_FIELDS))
+    return result
+
+
 class Cell(_Frozen):
     """One cell of a table: its normalised text, the figure it states (if a plain figure) and its origin."""
 
@@ -53,6 +92,19 @@ class Cell(_Frozen):
     number: Decimal | None = None  # "92.86%" -> 92.86 with percent=True; "1,157.5" -> 1157.5
     percent: bool = False
     location: Location
+
+
+_CELL_FIELDS = frozenset(("text", "raw", "number", "percent", "location"))
+
+
+def trusted_cell(
+    text: str, raw: str, number: Decimal | None, percent: bool, location: Location
+) -> Cell:
+    """`Cell(text=…, raw=…, number=…, percent=…, location=…)` for callers whose values are
+    already of the declared types: no validation."""
+    values = {"text": text, "raw": raw, "number": number, "percent": percent, "location": location}
+    result: Cell = _trusted(Cell, values, set(_CELL_FIELDS))
+    return result
 
 
 # --- manifest (the contract the user writes) -------------------------------------------------
