@@ -112,6 +112,10 @@ class _Fired:
 _encode = json.JSONEncoder(ensure_ascii=False).encode
 
 
+# json.loads(text) with its checks for bytes and a BOM skipped: durable hands back str.
+_decode = json.JSONDecoder().decode
+
+
 def _unencodable(value: Any) -> Any:
     raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
@@ -249,7 +253,7 @@ class DurableBackend:
             return
         state, message = started
         while message:
-            for rule_id, matched in json.loads(message).items():
+            for rule_id, matched in _decode(message).items():
                 try:
                     actions[rule_id](_Fired(matched["m"]))
                 except Exception as exc:

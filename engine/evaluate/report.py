@@ -214,18 +214,30 @@ def _trusted(cls: type[_Part], values: dict[str, Any]) -> Any:
     """An instance of `cls` with every field in `values`, not validated: what `model_construct`
     does without its generic loop, for parts the evaluator makes by the hundred from values
     it has type-checked itself."""
-    part = object.__new__(cls)
-    object.__setattr__(part, "__dict__", values)
-    object.__setattr__(part, "__pydantic_fields_set__", set(values))
-    object.__setattr__(part, "__pydantic_extra__", None)
-    object.__setattr__(part, "__pydantic_private__", None)
+    part = _new(cls)
+    _set_dict(part, values)
+    _set_fields_set(part, set(values))
+    _set_extra(part, None)
+    _set_private(part, None)
     return part
+
+
+# BaseModel's own slot descriptors, called directly: object.__setattr__(part, name, …) finds the
+# same descriptor by name each time, and costs twice as much (≈ 240 parts per evaluation).
+_new = object.__new__
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _entry(location: str, value: str) -> EvidenceEntry:
     """`EvidenceEntry(location=…, value=…)` from two strings, not validated."""
     entry: EvidenceEntry = _trusted(EvidenceEntry, {"location": location, "value": value})
     return entry
+
+
+_STR_ONLY = {str}
 
 
 def finding(
@@ -261,9 +273,21 @@ def finding(
         "evidence": evidence,
         "source": source,
     }
-    if all(type(v) is str for k, v in values.items() if k != "evidence") and all(
-        type(e) is EvidenceEntry for e in evidence
-    ):
+    # One pass over the twelve texts (a set of their types), not a generator per finding.
+    if {
+        type(id),
+        type(rule),
+        type(severity),
+        type(message),
+        type(location),
+        type(table),
+        type(row),
+        type(column),
+        type(expected),
+        type(found),
+        type(expression),
+        type(source),
+    } == _STR_ONLY and all(type(e) is EvidenceEntry for e in evidence):
         result: Finding = _trusted(Finding, values)
         return result
     return Finding(**values)

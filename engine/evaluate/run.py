@@ -47,7 +47,7 @@ from engine.evaluate.report import (
     score_report,
 )
 from engine.labels import FACTS, PACKAGE_ITEM, label
-from engine.measures.base import Fact, FieldValue, MeasureContext, Mode
+from engine.measures.base import Fact, FieldValue, MeasureContext, Mode, explained
 from engine.model import Package
 from engine.model.package import MISSING_PART
 from engine.rubric.model import CompiledBand, CompiledRule, Rubric
@@ -191,9 +191,12 @@ def package_digest(package: Package) -> str:
     hit = _PACKAGE_DIGESTS.get(key)
     if hit is not None and hit[0]() is package:
         return hit[1]
-    # The same bytes as model_dump_json(); a typed Package has nothing to warn about, and the
-    # warning checks cost a quarter of the serialisation.
-    digest = hashlib.sha256(package.model_dump_json(warnings=False).encode()).hexdigest()
+    # The same bytes as model_dump_json().encode(), straight from the serializer: model_dump_json
+    # decodes its bytes to a str that would be encoded back (≈ 0.1 ms for the example's ≈ 97 kB).
+    # A typed Package has nothing to warn about, and the warning checks cost a quarter of the
+    # serialisation.
+    data: bytes = package.__pydantic_serializer__.to_json(package, warnings=False)
+    digest = hashlib.sha256(data).hexdigest()
     _PACKAGE_DIGESTS[key] = (weakref.ref(package, _forget(key)), digest)
     return digest
 
@@ -377,8 +380,9 @@ class _Assembler:
 
     def _finding(self, rule: CompiledRule, record: _FactRecord) -> None:
         assert rule.spec.finding is not None
-        detail = record.fact.detail
-        evidence = record.fact.evidence
+        fact = record.fact
+        built = explained(fact.evidence, fact.detail)
+        evidence, detail = built if built is not None else (fact.evidence, fact.detail)
         finding_id = f"F{len(self.findings) + 1}"
         self.finding_ids.setdefault(record.index, []).append(finding_id)
         self.findings.append(
@@ -629,59 +633,77 @@ class _Unusual(Exception):
 _quote = json.encoder.encode_basestring  # what json.dumps(ensure_ascii=False) uses for strings
 
 
+def _scalar(value: Any) -> str:
+    """A leaf (not str, not a container) as JSON text, as json.dumps writes it."""
+    kind = type(value)
+    if kind is Decimal:
+        value = json_number(value)
+        kind = type(value)
+    if value is None:
+        return "null"
+    if value is True:
+        return "true"
+    if value is False:
+        return "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and math.isfinite(value):
+        return float.__repr__(value)
+    raise _Unusual
+
+
 def _write(value: Any, indent: str, out: list[str]) -> None:
     """json.dumps(_jsonable(value), ensure_ascii=False, indent=2), appended to `out`.
 
     The json module renders with an indent in pure Python, generically; this does the same
     for the report's own types only (dict with str keys, list, tuple, str, bool, int, finite
-    float, Decimal, None), byte for byte, about three times faster.
+    float, Decimal, None), byte for byte, about four times faster. Leaves are written by the
+    container's loop (a string in one concatenation), not by a call each: most of a report's
+    values are strings, and a call per value was half the cost.
     """
     kind = type(value)
-    if kind is str:
-        out.append(_quote(value))
-    elif kind is dict:
+    if kind is dict:
         if not value:
             out.append("{}")
             return
         inner = indent + "  "
-        out.append("{\n" + inner)
-        first = True
+        lead = "{\n" + inner
+        between = ",\n" + inner
         for key, item in value.items():
             if type(key) is not str:
                 raise _Unusual
-            if not first:
-                out.append(",\n" + inner)
-            first = False
-            out.append(_quote(key) + ": ")
-            _write(item, inner, out)
+            kind = type(item)
+            if kind is str:
+                out += (lead, _quote(key), ": ", _quote(item))
+            elif kind is dict or kind is list or kind is tuple:
+                out += (lead, _quote(key), ": ")
+                _write(item, inner, out)
+            else:
+                out += (lead, _quote(key), ": ", _scalar(item))
+            lead = between
         out.append("\n" + indent + "}")
     elif kind is list or kind is tuple:
         if not value:
             out.append("[]")
             return
         inner = indent + "  "
-        out.append("[\n" + inner)
-        first = True
+        lead = "[\n" + inner
+        between = ",\n" + inner
         for item in value:
-            if not first:
-                out.append(",\n" + inner)
-            first = False
-            _write(item, inner, out)
+            kind = type(item)
+            if kind is str:
+                out += (lead, _quote(item))
+            elif kind is dict or kind is list or kind is tuple:
+                out.append(lead)
+                _write(item, inner, out)
+            else:
+                out += (lead, _scalar(item))
+            lead = between
         out.append("\n" + indent + "]")
-    elif kind is Decimal:
-        _write(json_number(value), indent, out)
-    elif value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif kind is int:
-        out.append(int.__repr__(value))
-    elif kind is float and math.isfinite(value):
-        out.append(float.__repr__(value))
+    elif kind is str:
+        out.append(_quote(value))
     else:
-        raise _Unusual
+        out.append(_scalar(value))
 
 
 def render_json(report: Mapping[str, Any]) -> str:

@@ -33,7 +33,7 @@ class Evidence:
     @classmethod
     def at(cls, location: Location, value: str) -> Evidence:
         """Evidence at a document location."""
-        return cls(location=location.render(), value=value)
+        return cls(location.rendered, value)
 
 
 Explanation = tuple[tuple[Evidence, ...], dict[str, str]]
@@ -110,6 +110,16 @@ class LazyDetail(Mapping[str, str]):
 
     def __repr__(self) -> str:
         return repr(self._later.value()[1])
+
+
+def explained(evidence: Sequence[Evidence], detail: Mapping[str, str]) -> Explanation | None:
+    """A fact's lazy (evidence, detail), built, as a tuple and a dict; None when they are not
+    lazy. For a reader of several entries: each read of a Lazy* is one more Python call."""
+    if type(evidence) is LazyEvidence and type(detail) is LazyDetail:
+        later = evidence._later
+        if detail._later is later:
+            return later.value()
+    return None
 
 
 def explain_later(build: Callable[[], Explanation]) -> tuple[LazyEvidence, LazyDetail]:

@@ -224,10 +224,28 @@ class ExpectedScore:
     explanation: str
 
 
+# Full-width ASCII forms (，；：（）…) and U+3000: what keeps Chinese prose from being NFKC
+# already. Each maps to one ASCII character, its whole compatibility decomposition (ccc 0 like
+# the original), so replacing them first leaves the NFKD, hence the NFKC, of the text unchanged:
+# unicodedata.normalize then runs only for rarer characters. It costs ≈ 120 ns per character of
+# CJK text; the substitution costs per full-width character only (a report's sections: ≈ 0.3 →
+# 0.1 ms per evaluation).
+_FULL_WIDTH = re.compile("[\uff01-\uff5e\u3000]")
+_ASCII_OF = {
+    chr(c): unicodedata.normalize("NFKC", chr(c)) for c in [*range(0xFF01, 0xFF5F), 0x3000]
+}
+
+
+def _ascii_of(match: re.Match[str]) -> str:
+    return _ASCII_OF[match.group()]
+
+
 def normalize_text(s: str) -> str:
     """NFKC-normalise, collapse inner whitespace to one space, strip the ends (incl. U+3000)."""
     if not unicodedata.is_normalized("NFKC", s):  # imported text mostly is: a cheap check
-        s = unicodedata.normalize("NFKC", s)
+        s = _FULL_WIDTH.sub(_ascii_of, s)
+        if not unicodedata.is_normalized("NFKC", s):
+            s = unicodedata.normalize("NFKC", s)
     for ch in _INVISIBLE:
         s = s.replace(ch, "")
     return _WHITESPACE.sub(" ", s).strip()
