@@ -13,7 +13,8 @@ from dataclasses import dataclass, field
 from engine.importers._cells import normalize_text
 
 
-@dataclass
+# Slots: a few hundred cells and rows per document, their attributes read in every pass.
+@dataclass(slots=True)
 class RawCell:
     """A cell as written: its lines (first one without the tab) and the line it starts on."""
 
@@ -42,7 +43,7 @@ class RawCell:
         return self._texts()[2]
 
 
-@dataclass
+@dataclass(slots=True)
 class RawRow:
     """The cells between two blank lines."""
 
@@ -91,9 +92,13 @@ class BlankLine:
 Item = RawTable | FreeLine | BlankLine
 
 
+_SPACES = " \r\f\v"
+
+
 def is_blank(line: str) -> bool:
     """Only ASCII spaces: a U+3000-only line inside a table is a (padding) continuation."""
-    return line.strip(" \r\f\v") == ""
+    # Most lines are text: the first character settles it without stripping the line.
+    return not line or (line[0] in _SPACES and not line.strip(_SPACES))
 
 
 def scan(lines: list[str], stops_table: Callable[[str], bool]) -> list[Item]:
@@ -133,7 +138,8 @@ def _read_table(
             row.cells.append(cell)
             i += 1
             continue
-        if not is_blank(line):
+        # is_blank(line), inlined: this loop sees every line of every table.
+        if line and (line[0] not in _SPACES or line.strip(_SPACES)):
             if cell is None or stops_table(line):
                 break
             cell.lines.append(line)  # a wrapped cell: no tab on continuation lines

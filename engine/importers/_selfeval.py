@@ -65,6 +65,9 @@ class _Columns:
             entries.append((keyword, tuple(w for w in words if w)))
         self.entries = tuple(entries)
         self.every_word = frozenset(w for _, words in entries for w in words)
+        # Any word anywhere in a text: one regex search per cell settles that most cells (the
+        # data rows' texts) contain none, instead of a substring test per word per keyword.
+        self.any_word = re.compile("|".join(re.escape(w) for w in sorted(self.every_word)))
 
     def match(self, texts: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -78,13 +81,22 @@ class _Columns:
                         found[keyword] = index
                         taken.add(index)
                         break
-        # Contains pass, in keyword order, over the cells not taken yet.
+        # Contains pass, in keyword order, over the cells not taken yet that contain some word
+        # ("" contains no (non-empty) word; a text without any word matches no keyword).
+        search = self.any_word.search
+        candidates = [
+            (index, text)
+            for index, text in enumerate(texts)
+            if text and index not in taken and search(text) is not None
+        ]
+        if not candidates:
+            return found
         for keyword, words in self.entries:
             if keyword in found:
                 continue
-            for index, text in enumerate(texts):
-                if index in taken or not text:
-                    continue  # "" contains no (non-empty) word
+            for index, text in candidates:
+                if index in taken:
+                    continue
                 for word in words:
                     if word in text:
                         found[keyword] = index

@@ -284,26 +284,35 @@ def _cells(node: Any) -> Any:
 def _collect_cells(node: Any, out: list[Cell]) -> None:
     # Exact-type tests first: isinstance() on a pydantic model goes through the model
     # metaclass's __instancecheck__, a Python call, and this runs for every node of every
-    # Package built (each request, each stored package re-read).
+    # Package built (each request, each stored package re-read). Children that are a Cell or
+    # a leaf are settled in the parent's loop: most of a tree's nodes are, and a call each
+    # would cost more than the test.
     kind = type(node)
     if kind is Cell:
         out.append(node)
-    elif kind in _LEAVES:
+        return
+    if kind in _LEAVES:
         return  # holds no Cell
-    elif kind is list or kind is tuple:
-        for item in node:
-            _collect_cells(item, out)
+    children: Any
+    if kind is list or kind is tuple:
+        children = node
     elif isinstance(node, Cell):
         out.append(node)
+        return
     elif isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            _collect_cells(getattr(node, name), out)
+        children = [getattr(node, name) for name in type(node).model_fields]
     elif isinstance(node, list | tuple):
-        for item in node:
-            _collect_cells(item, out)
+        children = node
     elif isinstance(node, dict):
-        for item in node.values():
-            _collect_cells(item, out)
+        children = node.values()
+    else:
+        return
+    for child in children:
+        child_kind = type(child)
+        if child_kind is Cell:
+            out.append(child)
+        elif child_kind not in _LEAVES:
+            _collect_cells(child, out)
 
 
 class Package(_Frozen):
