@@ -23,6 +23,7 @@ from engine.model.package import (
     IndicatorRow,
     SelfEvalTable,
     SplitItem,
+    trusted_model,
 )
 
 Area = Literal["header", "funding", "goal", "goal_done", "indicators", "done"]
@@ -436,10 +437,13 @@ class _SelfEvalBuilder:
             return
         ordered = dict(sorted(cells.items(), key=lambda item: header.index[item[0]]))
         self.funding.append(
-            FundingRow(
-                label=label,
-                cells=ordered,
-                location=self.ctx.loc(table=self.where, row=label, line=row.line),
+            trusted_model(
+                FundingRow,
+                {
+                    "label": label,
+                    "cells": ordered,
+                    "location": self.ctx.loc(table=self.where, row=label, line=row.line),
+                },
             )
         )
 
@@ -486,17 +490,22 @@ class _SelfEvalBuilder:
         level1, points = self.level1
         label = text["level3"] or self.level2
         self.indicators.append(
-            IndicatorRow(
-                level1=level1,
-                level1_points=points,
-                level2=self.level2,
-                level3=text["level3"],
-                target=self.cell(raws["target"], row, label, header.column("target")),
-                actual=self.cell(raws["actual"], row, label, header.column("actual")),
-                points=self.cell(raws["points"], row, label, header.column("points")),
-                score=self.cell(raws["score"], row, label, header.column("score")),
-                deviation=self.cell(raws["deviation"], row, label, header.column("deviation")),
-                location=self.ctx.loc(table=self.where, row=label, line=row.line),
+            trusted_model(
+                IndicatorRow,
+                {
+                    "level1": level1,
+                    "level1_points": points,
+                    "level2": self.level2,
+                    "level3": text["level3"],
+                    "target": self.cell(raws["target"], row, label, header.column("target")),
+                    "actual": self.cell(raws["actual"], row, label, header.column("actual")),
+                    "points": self.cell(raws["points"], row, label, header.column("points")),
+                    "score": self.cell(raws["score"], row, label, header.column("score")),
+                    "deviation": self.cell(
+                        raws["deviation"], row, label, header.column("deviation")
+                    ),
+                    "location": self.ctx.loc(table=self.where, row=label, line=row.line),
+                },
             )
         )
 
