@@ -20,27 +20,27 @@ class RawCell:
 
     lines: list[str]
     line: int
-    # (len(lines), raw, text) when last computed: the scanner appends continuation lines while
+    # len(lines), raw and text when last computed: the scanner appends continuation lines while
     # reading a table, and every row's texts are read several times afterwards.
-    _memo: tuple[int, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _count: int = field(default=-1, init=False, repr=False, compare=False)
+    _raw: str = field(default="", init=False, repr=False, compare=False)
+    _text: str = field(default="", init=False, repr=False, compare=False)
 
-    def _texts(self) -> tuple[int, str, str]:
-        memo = self._memo
-        if memo is None or memo[0] != len(self.lines):
-            raw = "\n".join(self.lines)
-            memo = self._memo = (len(self.lines), raw, normalize_text(raw))
-        return memo
+    def _compute(self) -> None:
+        raw = "\n".join(self.lines)
+        self._raw, self._text, self._count = raw, normalize_text(raw), len(self.lines)
 
     @property
     def raw(self) -> str:
-        return self._texts()[1]
+        if self._count != len(self.lines):
+            self._compute()
+        return self._raw
 
     @property
     def text(self) -> str:
-        memo = self._memo  # inlined hit: read for every cell of every row, several times
-        if memo is not None and memo[0] == len(self.lines):
-            return memo[2]
-        return self._texts()[2]
+        if self._count != len(self.lines):  # read for every cell of every row, several times
+            self._compute()
+        return self._text
 
 
 @dataclass(slots=True)

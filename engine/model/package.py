@@ -48,18 +48,34 @@ class Location(_Frozen):
         return head + (" " + " / ".join(parts) if parts else "")
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _trusted(cls: type[Any], values: dict[str, Any], given: set[str]) -> Any:
     """An instance of `cls` from `values` (every field, of the declared types), not validated.
 
     What `model_construct` does, without its generic per-field loop: for the importers, which
     build a few hundred Locations and Cells per document from values they made themselves.
     """
-    obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", given)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", given)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
+
+
+# Field names per model class. `cls.model_fields` is a pydantic descriptor (a Python call
+# each time); the walk below and `trusted_model` read it for every node and row.
+_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
+    return names
 
 
 _LOCATION_FIELDS = frozenset(("document", "table", "row", "column", "section", "line"))
@@ -113,8 +129,9 @@ def trusted_cell(
 def trusted_model(cls: type[_M], values: dict[str, Any]) -> _M:
     """`cls(**values)` for the importers' rows and sections, whose values they made themselves
     of the declared types (fresh lists and dicts, typed cells): not validated when `values`
-    names every field of `cls` (about a hundred rows per document), validated otherwise."""
-    if values.keys() != cls.model_fields.keys():
+    names every field of `cls` in its order (about a hundred rows per document), validated
+    otherwise."""
+    if tuple(values) != _field_names(cls):
         return cls(**values)
     result: _M = _trusted(cls, values, set(values))
     return result
@@ -313,7 +330,7 @@ def _collect_cells(node: Any, out: list[Cell]) -> None:
         out.append(node)
         return
     elif isinstance(node, BaseModel):
-        children = [getattr(node, name) for name in type(node).model_fields]
+        children = [getattr(node, name) for name in _field_names(type(node))]
     elif isinstance(node, list | tuple):
         children = node
     elif isinstance(node, dict):
