@@ -10,19 +10,28 @@ from __future__ import annotations
 import hashlib
 import unicodedata
 from collections.abc import Mapping, Sequence
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from engine.evaluate.report import EvidenceEntry, evidence_entries
 from engine.evaluate.run import package_digest
 from engine.importers import normalize_text
+from engine.importers._cells import parse_number
 from engine.importers._scan import RawCell
 from engine.importers._selfeval import match_columns
 from engine.measures.base import Evidence, Explanation, Fact, explain_later
 from engine.model import Package
-from engine.model.package import Cell, Location, trusted_cell, trusted_location
+from engine.model.package import (
+    Cell,
+    Location,
+    ReportSection,
+    trusted_cell,
+    trusted_location,
+    trusted_model,
+)
 
 
 def _match_columns_reference(
@@ -101,6 +110,42 @@ def test_trusted_location_and_cell_equal_validated_ones() -> None:
     assert cell == validated
     assert cell.model_dump_json() == validated.model_dump_json()
     assert cell.model_fields_set == validated.model_fields_set
+
+
+def test_trusted_model_equals_the_validated_one_and_validates_an_incomplete_one() -> None:
+    where = Location(document="package.txt", line=3)
+    values = {"numbering": "一、", "title": "概况", "level": 1, "text": "正文", "location": where}
+    fast, slow = trusted_model(ReportSection, dict(values)), ReportSection(**values)
+    assert fast == slow
+    assert fast.model_dump_json() == slow.model_dump_json()
+    assert fast.model_fields_set == slow.model_fields_set
+    # A field left out (or given out of order) is not trusted: the model validates it.
+    with pytest.raises(ValueError, match="text"):
+        trusted_model(ReportSection, {k: v for k, v in values.items() if k != "text"})
+    reordered = {"level": "1", **{k: v for k, v in values.items() if k != "level"}}
+    with pytest.raises(ValueError, match="level"):
+        trusted_model(ReportSection, reordered)  # strict: "1" is not an int
+
+
+def _parse_number_reference(text: str) -> tuple[Decimal | None, bool]:
+    """parse_number before its first-character check (the regex alone decides)."""
+    import re
+
+    value = normalize_text(text).replace(" ", "")
+    pattern = r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?%?"
+    if not re.fullmatch(pattern, value):
+        return None, False
+    try:
+        number = Decimal(value.rstrip("%").replace(",", ""))
+    except InvalidOperation:  # pragma: no cover
+        return None, False
+    return (number, value.endswith("%")) if abs(number) < Decimal("1e15") else (None, False)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("0123456789+-,.% 　１万元—/")))
+def test_parse_number_matches_the_reference(text: str) -> None:
+    assert parse_number(text) == _parse_number_reference(text)
 
 
 def test_evidence_entries_equal_validated_ones() -> None:

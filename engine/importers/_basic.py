@@ -8,7 +8,14 @@ from dataclasses import dataclass, field
 from engine.importers._cells import empty_cell, make_cell, normalize_text, parse_number
 from engine.importers._context import Context, strip_colon
 from engine.importers._scan import RawRow, RawTable
-from engine.model.package import BasicDataTable, Cell, DataBlock, DataRow, Location
+from engine.model.package import (
+    BasicDataTable,
+    Cell,
+    DataBlock,
+    DataRow,
+    Location,
+    trusted_model,
+)
 
 _INDENT_CHARS = " \u3000"
 
@@ -158,14 +165,17 @@ class _BasicBuilder:
                 self.ctx.loc(table=self.title, row=row_name, line=extra[0].line),
                 " | ".join(cell.text for cell in extra),
             )
-        return DataRow(
-            label=label,
-            name=name,
-            number=number,
-            qizhong=qizhong,
-            indent=indent,
-            cells=cells,
-            location=self.ctx.loc(table=self.title, row=row_name, line=row.line),
+        return trusted_model(
+            DataRow,
+            {
+                "label": label,
+                "name": name,
+                "number": number,
+                "qizhong": qizhong,
+                "indent": indent,
+                "cells": cells,
+                "location": self.ctx.loc(table=self.title, row=row_name, line=row.line),
+            },
         )
 
 

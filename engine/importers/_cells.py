@@ -13,6 +13,7 @@ from engine.model.package import Cell, Location, trusted_cell
 # decimals, optional percent. ASCII digits only (after NFKC), so Decimal never sees
 # other scripts' digits and "新增5个" is not a figure.
 _NUMBER = re.compile(r"[-+]?(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+)(?:\.[0-9]+)?%?")
+_FIGURE_START = frozenset("+-0123456789")
 
 
 # Pure and called for every cell several times per import (header matching, row reading,
@@ -46,7 +47,8 @@ def parse_number(text: str) -> tuple[Decimal | None, bool]:
 def _figure(normalized: str) -> tuple[Decimal | None, bool]:
     """`parse_number` of text already normalised."""
     value = normalized.replace(" ", "")
-    if not _NUMBER.fullmatch(value):
+    # A figure starts with a sign or a digit: most cells (Chinese text) fail this before the regex.
+    if not value or value[0] not in _FIGURE_START or not _NUMBER.fullmatch(value):
         return None, False
     percent = value.endswith("%")
     digits = value.rstrip("%").replace(",", "")

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from engine.importers._cells import normalize_text
 from engine.importers._context import Context
 from engine.importers._scan import FreeLine
-from engine.model.package import Report, ReportSection
+from engine.model.package import Report, ReportSection, trusted_model
 
 
 @dataclass
@@ -76,12 +76,15 @@ def build_report(title_lines: list[FreeLine], body: list[FreeLine], ctx: Context
     return Report(
         title=title,
         sections=[
-            ReportSection(
-                numbering=s.numbering,
-                title=s.title,
-                level=s.level,
-                text="\n".join(s.lines),
-                location=ctx.loc(section=s.title, line=s.line),
+            trusted_model(
+                ReportSection,
+                {
+                    "numbering": s.numbering,
+                    "title": s.title,
+                    "level": s.level,
+                    "text": "\n".join(s.lines),
+                    "location": ctx.loc(section=s.title, line=s.line),
+                },
             )
             for s in sections
         ],

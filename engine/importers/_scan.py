@@ -13,36 +13,37 @@ from dataclasses import dataclass, field
 from engine.importers._cells import normalize_text
 
 
-@dataclass
+# Slots: a few hundred cells and rows per document, their attributes read in every pass.
+@dataclass(slots=True)
 class RawCell:
     """A cell as written: its lines (first one without the tab) and the line it starts on."""
 
     lines: list[str]
     line: int
-    # (len(lines), raw, text) when last computed: the scanner appends continuation lines while
+    # len(lines), raw and text when last computed: the scanner appends continuation lines while
     # reading a table, and every row's texts are read several times afterwards.
-    _memo: tuple[int, str, str] | None = field(default=None, init=False, repr=False, compare=False)
+    _count: int = field(default=-1, init=False, repr=False, compare=False)
+    _raw: str = field(default="", init=False, repr=False, compare=False)
+    _text: str = field(default="", init=False, repr=False, compare=False)
 
-    def _texts(self) -> tuple[int, str, str]:
-        memo = self._memo
-        if memo is None or memo[0] != len(self.lines):
-            raw = "\n".join(self.lines)
-            memo = self._memo = (len(self.lines), raw, normalize_text(raw))
-        return memo
+    def _compute(self) -> None:
+        raw = "\n".join(self.lines)
+        self._raw, self._text, self._count = raw, normalize_text(raw), len(self.lines)
 
     @property
     def raw(self) -> str:
-        return self._texts()[1]
+        if self._count != len(self.lines):
+            self._compute()
+        return self._raw
 
     @property
     def text(self) -> str:
-        memo = self._memo  # inlined hit: read for every cell of every row, several times
-        if memo is not None and memo[0] == len(self.lines):
-            return memo[2]
-        return self._texts()[2]
+        if self._count != len(self.lines):  # read for every cell of every row, several times
+            self._compute()
+        return self._text
 
 
-@dataclass
+@dataclass(slots=True)
 class RawRow:
     """The cells between two blank lines."""
 
@@ -91,9 +92,13 @@ class BlankLine:
 Item = RawTable | FreeLine | BlankLine
 
 
+_SPACES = " \r\f\v"
+
+
 def is_blank(line: str) -> bool:
     """Only ASCII spaces: a U+3000-only line inside a table is a (padding) continuation."""
-    return line.strip(" \r\f\v") == ""
+    # Most lines are text: the first character settles it without stripping the line.
+    return not line or (line[0] in _SPACES and not line.strip(_SPACES))
 
 
 def scan(lines: list[str], stops_table: Callable[[str], bool]) -> list[Item]:
@@ -133,7 +138,8 @@ def _read_table(
             row.cells.append(cell)
             i += 1
             continue
-        if not is_blank(line):
+        # is_blank(line), inlined: this loop sees every line of every table.
+        if line and (line[0] not in _SPACES or line.strip(_SPACES)):
             if cell is None or stops_table(line):
                 break
             cell.lines.append(line)  # a wrapped cell: no tab on continuation lines

@@ -23,6 +23,7 @@ from engine.model.package import (
     IndicatorRow,
     SelfEvalTable,
     SplitItem,
+    trusted_model,
 )
 
 Area = Literal["header", "funding", "goal", "goal_done", "indicators", "done"]
@@ -65,6 +66,9 @@ class _Columns:
             entries.append((keyword, tuple(w for w in words if w)))
         self.entries = tuple(entries)
         self.every_word = frozenset(w for _, words in entries for w in words)
+        # Any word anywhere in a text: one regex search per cell settles that most cells (the
+        # data rows' texts) contain none, instead of a substring test per word per keyword.
+        self.any_word = re.compile("|".join(re.escape(w) for w in sorted(self.every_word)))
 
     def match(self, texts: Sequence[str]) -> dict[str, int]:
         found: dict[str, int] = {}
@@ -78,13 +82,22 @@ class _Columns:
                         found[keyword] = index
                         taken.add(index)
                         break
-        # Contains pass, in keyword order, over the cells not taken yet.
+        # Contains pass, in keyword order, over the cells not taken yet that contain some word
+        # ("" contains no (non-empty) word; a text without any word matches no keyword).
+        search = self.any_word.search
+        candidates = [
+            (index, text)
+            for index, text in enumerate(texts)
+            if text and index not in taken and search(text) is not None
+        ]
+        if not candidates:
+            return found
         for keyword, words in self.entries:
             if keyword in found:
                 continue
-            for index, text in enumerate(texts):
-                if index in taken or not text:
-                    continue  # "" contains no (non-empty) word
+            for index, text in candidates:
+                if index in taken:
+                    continue
                 for word in words:
                     if word in text:
                         found[keyword] = index
@@ -424,10 +437,13 @@ class _SelfEvalBuilder:
             return
         ordered = dict(sorted(cells.items(), key=lambda item: header.index[item[0]]))
         self.funding.append(
-            FundingRow(
-                label=label,
-                cells=ordered,
-                location=self.ctx.loc(table=self.where, row=label, line=row.line),
+            trusted_model(
+                FundingRow,
+                {
+                    "label": label,
+                    "cells": ordered,
+                    "location": self.ctx.loc(table=self.where, row=label, line=row.line),
+                },
             )
         )
 
@@ -474,17 +490,22 @@ class _SelfEvalBuilder:
         level1, points = self.level1
         label = text["level3"] or self.level2
         self.indicators.append(
-            IndicatorRow(
-                level1=level1,
-                level1_points=points,
-                level2=self.level2,
-                level3=text["level3"],
-                target=self.cell(raws["target"], row, label, header.column("target")),
-                actual=self.cell(raws["actual"], row, label, header.column("actual")),
-                points=self.cell(raws["points"], row, label, header.column("points")),
-                score=self.cell(raws["score"], row, label, header.column("score")),
-                deviation=self.cell(raws["deviation"], row, label, header.column("deviation")),
-                location=self.ctx.loc(table=self.where, row=label, line=row.line),
+            trusted_model(
+                IndicatorRow,
+                {
+                    "level1": level1,
+                    "level1_points": points,
+                    "level2": self.level2,
+                    "level3": text["level3"],
+                    "target": self.cell(raws["target"], row, label, header.column("target")),
+                    "actual": self.cell(raws["actual"], row, label, header.column("actual")),
+                    "points": self.cell(raws["points"], row, label, header.column("points")),
+                    "score": self.cell(raws["score"], row, label, header.column("score")),
+                    "deviation": self.cell(
+                        raws["deviation"], row, label, header.column("deviation")
+                    ),
+                    "location": self.ctx.loc(table=self.where, row=label, line=row.line),
+                },
             )
         )
 

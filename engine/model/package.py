@@ -9,13 +9,16 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+_M = TypeVar("_M", bound=_Frozen)
 
 
 class Location(_Frozen):
@@ -45,18 +48,34 @@ class Location(_Frozen):
         return head + (" " + " / ".join(parts) if parts else "")
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
 def _trusted(cls: type[Any], values: dict[str, Any], given: set[str]) -> Any:
     """An instance of `cls` from `values` (every field, of the declared types), not validated.
 
     What `model_construct` does, without its generic per-field loop: for the importers, which
     build a few hundred Locations and Cells per document from values they made themselves.
     """
-    obj = object.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", given)
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", given)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
+
+
+# Field names per model class. `cls.model_fields` is a pydantic descriptor (a Python call
+# each time); the walk below and `trusted_model` read it for every node and row.
+_FIELD_NAMES: dict[type[BaseModel], tuple[str, ...]] = {}
+
+
+def _field_names(cls: type[BaseModel]) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(cls.model_fields)
+    return names
 
 
 _LOCATION_FIELDS = frozenset(("document", "table", "row", "column", "section", "line"))
@@ -104,6 +123,17 @@ def trusted_cell(
     already of the declared types: no validation."""
     values = {"text": text, "raw": raw, "number": number, "percent": percent, "location": location}
     result: Cell = _trusted(Cell, values, set(_CELL_FIELDS))
+    return result
+
+
+def trusted_model(cls: type[_M], values: dict[str, Any]) -> _M:
+    """`cls(**values)` for the importers' rows and sections, whose values they made themselves
+    of the declared types (fresh lists and dicts, typed cells): not validated when `values`
+    names every field of `cls` in its order (about a hundred rows per document), validated
+    otherwise."""
+    if tuple(values) != _field_names(cls):
+        return cls(**values)
+    result: _M = _trusted(cls, values, set(values))
     return result
 
 
@@ -284,26 +314,35 @@ def _cells(node: Any) -> Any:
 def _collect_cells(node: Any, out: list[Cell]) -> None:
     # Exact-type tests first: isinstance() on a pydantic model goes through the model
     # metaclass's __instancecheck__, a Python call, and this runs for every node of every
-    # Package built (each request, each stored package re-read).
+    # Package built (each request, each stored package re-read). Children that are a Cell or
+    # a leaf are settled in the parent's loop: most of a tree's nodes are, and a call each
+    # would cost more than the test.
     kind = type(node)
     if kind is Cell:
         out.append(node)
-    elif kind in _LEAVES:
+        return
+    if kind in _LEAVES:
         return  # holds no Cell
-    elif kind is list or kind is tuple:
-        for item in node:
-            _collect_cells(item, out)
+    children: Any
+    if kind is list or kind is tuple:
+        children = node
     elif isinstance(node, Cell):
         out.append(node)
+        return
     elif isinstance(node, BaseModel):
-        for name in type(node).model_fields:
-            _collect_cells(getattr(node, name), out)
+        children = [getattr(node, name) for name in _field_names(type(node))]
     elif isinstance(node, list | tuple):
-        for item in node:
-            _collect_cells(item, out)
+        children = node
     elif isinstance(node, dict):
-        for item in node.values():
-            _collect_cells(item, out)
+        children = node.values()
+    else:
+        return
+    for child in children:
+        child_kind = type(child)
+        if child_kind is Cell:
+            out.append(child)
+        elif child_kind not in _LEAVES:
+            _collect_cells(child, out)
 
 
 class Package(_Frozen):
