@@ -101,15 +101,22 @@ def _check(
         subject=subject,
         fields={"holds": holds, "check": check},
         evidence=evidence,
-        detail={
-            "table": table,
-            "row": row,
-            "column": column,
-            "expected": expected,
-            "found": found,
-            "expression": expression,
-        },
+        detail=_detail(table, row, column, expected, found, expression),
     )
+
+
+def _detail(
+    table: str, row: str, column: str, expected: str, found: str, expression: str
+) -> dict[str, str]:
+    """A check's detail: where it looked, what it expected and found, and its arithmetic."""
+    return {
+        "table": table,
+        "row": row,
+        "column": column,
+        "expected": expected,
+        "found": found,
+        "expression": expression,
+    }
 
 
 # (table, row, column, expected, found, expression, evidence) of a check, as `_check` takes them.
@@ -133,14 +140,7 @@ def _later_check(
 
 def _shown_check(show: Callable[[], _Shown]) -> Explanation:
     table, row, column, expected, found, expression, evidence = show()
-    return evidence, {
-        "table": table,
-        "row": row,
-        "column": column,
-        "expected": expected,
-        "found": found,
-        "expression": expression,
-    }
+    return evidence, _detail(table, row, column, expected, found, expression)
 
 
 def _total_cell(table: SelfEvalTable, form: FundingForm, column: str) -> Cell | None:

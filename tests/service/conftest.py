@@ -183,6 +183,15 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return url
 
 
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """A migrated store on a fresh database of each kind, disposed of afterwards."""
+    store = Store(database_url)
+    store.migrate()
+    yield store
+    store.dispose()
+
+
 def settings_for(url: str, **changes: Any) -> Settings:
     """Test settings: no bootstrap key (tests make their own), the bundled rubrics."""
     # No file watcher and no case suites on load unless a test asks: reload has its own tests,

@@ -5,7 +5,7 @@ A chain stored before lanes (migration 0001) still verifies after migration 0013
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -28,14 +28,6 @@ def _no_triggers(store: Store) -> None:
             conn.execute(text("DROP TRIGGER events_no_delete"))
         else:
             conn.execute(text("DROP TRIGGER events_append_only ON events"))
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url)
-    store.migrate()
-    yield store
-    store.dispose()
 
 
 def _append(store: Store, evaluation_id: str, kind: str = "created", **payload: Any) -> Event:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import datetime as dt
 import sqlite3
 import threading
-from collections.abc import Iterator
 from concurrent.futures import Future
 from pathlib import Path
 
@@ -22,14 +21,6 @@ from service.store import ChainHead, Evaluation, Event, Store
 
 ACTOR = audit.Actor("k1", "reviewer", "审核员")
 RUBRIC = ("r", "1", "s")
-
-
-@pytest.fixture
-def store(database_url: str) -> Iterator[Store]:
-    store = Store(database_url)
-    store.migrate()
-    yield store
-    store.dispose()
 
 
 def _pending(evaluation_id: str, n: int = 0) -> Pending:
