@@ -173,3 +173,46 @@ def test_rubric_lint_reports_a_broken_concepts_file(tmp_path: Path) -> None:
     assert diag.code == "JX019"
     assert "shortfal" in diag.message
     assert 'all = ["money", "shortfal"]' in broken.read_text("utf-8").splitlines()[diag.line - 1]
+
+
+@pytest.mark.parametrize(
+    ("kind", "params"),
+    [
+        (
+            "report_problem_points",
+            {"section": "heading_problems", "cause": "cause", "funding": "funding_shortfall"},
+        ),
+        (
+            "report_suggestion_points",
+            {
+                "section": "heading_suggestions",
+                "problems_section": "heading_problems",
+                "problem_funding": "funding_shortfall",
+                "funding": "more_funding",
+                "concrete": "concrete",
+            },
+        ),
+    ],
+)
+def test_a_missing_section_is_named_as_the_rubric_names_it(
+    kind: str, params: dict[str, str]
+) -> None:
+    """The section's name in explanations is a rubric parameter, not wording in the code."""
+    from engine.measures.base import REGISTRY, MeasureContext, WorkCalendar
+
+    rubric = load_rubric(BUNDLED_RUBRICS / "yueyang-fujian5" / "2024.2.toml", [BUNDLED_RULES])
+    section = CorpusSection(
+        id="p1", clause="problems.quality", band="-", score=Decimal(0), reason="-",
+        title="七、其他需要说明的情况", text="无。",
+    )  # fmt: skip
+    package = corpus_package(Corpus(held_out_every=3, sections=[section]), section, 2023)
+    ctx = MeasureContext(
+        mode="bureau", as_of=dt.date(2024, 6, 28), calendar=WorkCalendar(), data=rubric.data
+    )
+    spec = REGISTRY[kind]
+    named = {"concepts": CONCEPTS, "name": "问题与不足", "title": "问题与不足分析"}
+    [fact] = spec.fn(package, spec.params.model_validate(params | named), ctx)
+    assert fact.fields["present"] is False
+    assert fact.fields["explanation"] == "未找到「问题与不足」部分"
+    assert [e.value for e in fact.evidence] == ["未找到「问题与不足」部分"]
+    assert fact.subject == "问题与不足分析"

@@ -8,7 +8,7 @@ concepts of the rubric's concepts file: areas, causes, funding, concreteness. Th
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -61,6 +61,10 @@ class ProblemPointsParams(_ConceptParams):
     section: str  # heading concept
     cause: str
     funding: str  # a funding shortfall
+    # How reviewers name the section, in explanations when it is missing (rubric wording, so
+    # a rubric may change it; the defaults are what published versions have always printed).
+    name: str = "存在的问题"
+    title: str = "存在的问题及原因分析"
 
     def _names(self) -> list[str]:
         return [self.section, self.cause, self.funding]
@@ -75,6 +79,8 @@ class SuggestionPointsParams(_ConceptParams):
     funding: str  # a request for more funding
     concrete: str
     min_shared_words: int = Field(default=2, ge=1)  # shared content words that pair two points
+    name: str = "改进措施"  # as for problems: the section's name and title in explanations
+    title: str = "下一步改进措施"
 
     def _names(self) -> list[str]:
         return [
@@ -188,8 +194,34 @@ def _excerpt(text: str, limit: int = 40) -> str:
     return text if len(text) <= limit else text[:limit] + "…"
 
 
-def _missing(subject: str) -> Evidence:
-    return Evidence("自评报告", f"未找到「{subject}」部分")
+def _not_found(name: str) -> str:
+    return f"未找到「{name}」部分"
+
+
+# What a point's evidence line says of it, after the areas it touches: (text when the test
+# holds, text when it does not, test); an empty text says nothing.
+_Said = tuple[str, str, Callable[["_Read"], bool]]
+
+
+def _points_evidence(
+    section: ReportSection | None,
+    reads: list[_Read],
+    noun: str,
+    said: list[_Said],
+    summary: str,
+    name: str,
+) -> tuple[Evidence, ...]:
+    """The section's heading, one line per point (what was seen in it), then the summary."""
+    if section is None:
+        return (Evidence("自评报告", _not_found(name)),)
+    evidence = [Evidence.at(section.location, f"{section.numbering}{section.title}")]
+    for n, r in enumerate(reads, start=1):
+        notes = ["涉及" + "、".join(r.areas) if r.areas else "未涉及评分表所列方面"]
+        notes += [note for yes, no, test in said if (note := yes if test(r) else no)]
+        text = f"{noun}{n}：{_excerpt(r.point.text)}（{'；'.join(notes)}）"
+        evidence.append(Evidence(r.point.location(), text))
+    evidence.append(Evidence(section.location.render(), summary))
+    return tuple(evidence)
 
 
 @measure(
@@ -215,9 +247,7 @@ def report_problem_points(
     covered = _covered(reads, concepts)
     causes = sum(1 for r in reads if params.cause in r.concepts)
     only = bool(reads) and all(_funding_only(r, params.funding) for r in reads)
-    summary = (
-        _problem_summary(reads, covered, causes, only) if section else "未找到「存在的问题」部分"
-    )
+    summary = _problem_summary(reads, covered, causes, only) if section else _not_found(params.name)
     fields: dict[str, FieldValue] = {
         "present": section is not None,
         "points": Decimal(len(reads)),
@@ -226,31 +256,13 @@ def report_problem_points(
         "only_funding": only,
         "explanation": summary,
     }
-    evidence: list[Evidence] = []
-    if section is None:
-        evidence.append(_missing("存在的问题"))
-    else:
-        evidence.append(Evidence.at(section.location, f"{section.numbering}{section.title}"))
-        for n, r in enumerate(reads, start=1):
-            said = []
-            said.append("涉及" + "、".join(r.areas) if r.areas else "未涉及评分表所列方面")
-            if _funding_only(r, params.funding):
-                said.append("只反映资金不足")
-            said.append("分析了原因" if params.cause in r.concepts else "未分析原因")
-            evidence.append(
-                Evidence(
-                    r.point.location(), f"问题{n}：{_excerpt(r.point.text)}（{'；'.join(said)}）"
-                )
-            )
-        evidence.append(Evidence(section.location.render(), summary))
-    return [
-        Fact(
-            key="problems",
-            subject=section.title if section else "存在的问题及原因分析",
-            fields=fields,
-            evidence=tuple(evidence),
-        )
+    said = [
+        ("只反映资金不足", "", lambda r: _funding_only(r, params.funding)),
+        ("分析了原因", "未分析原因", lambda r: params.cause in r.concepts),
     ]
+    evidence = _points_evidence(section, reads, "问题", said, summary, params.name)
+    subject = section.title if section else params.title
+    return [Fact(key="problems", subject=subject, fields=fields, evidence=evidence)]
 
 
 def _problem_summary(reads: list[_Read], covered: list[str], causes: int, only: bool) -> str:
@@ -301,7 +313,7 @@ def report_suggestion_points(
             else "未列出建议（无内容，或只写「无」「暂无」）"
         )
         if section
-        else "未找到「改进措施」部分"
+        else _not_found(params.name)
     )
     fields: dict[str, FieldValue] = {
         "present": section is not None,
@@ -312,30 +324,13 @@ def report_suggestion_points(
         "only_more_funding": only,
         "explanation": summary,
     }
-    evidence: list[Evidence] = []
-    if section is None:
-        evidence.append(_missing("改进措施"))
-    else:
-        evidence.append(Evidence.at(section.location, f"{section.numbering}{section.title}"))
-        for n, r in enumerate(reads, start=1):
-            said = ["涉及" + "、".join(r.areas) if r.areas else "未涉及评分表所列方面"]
-            if _funding_only(r, params.funding):
-                said.append("只提出加大资金投入")
-            said.append("措施具体" if params.concrete in r.concepts else "措施笼统")
-            evidence.append(
-                Evidence(
-                    r.point.location(), f"建议{n}：{_excerpt(r.point.text)}（{'；'.join(said)}）"
-                )
-            )
-        evidence.append(Evidence(section.location.render(), summary))
-    return [
-        Fact(
-            key="suggestions",
-            subject=section.title if section else "下一步改进措施",
-            fields=fields,
-            evidence=tuple(evidence),
-        )
+    said = [
+        ("只提出加大资金投入", "", lambda r: _funding_only(r, params.funding)),
+        ("措施具体", "措施笼统", lambda r: params.concrete in r.concepts),
     ]
+    evidence = _points_evidence(section, reads, "建议", said, summary, params.name)
+    subject = section.title if section else params.title
+    return [Fact(key="suggestions", subject=subject, fields=fields, evidence=evidence)]
 
 
 def _answered(problem: _Read, suggestions: list[_Read], params: SuggestionPointsParams) -> bool:
