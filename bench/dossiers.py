@@ -14,9 +14,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import json
 import random
 import tomllib
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -128,6 +130,16 @@ def generate(out: Path, count: int, broken: int = 0, seed: int = 2023) -> list[P
             (folder / "package.txt").write_text(body, "utf-8")
         paths.append(folder / "dossier.toml")
     return paths
+
+
+def zip_folder(folder: Path) -> bytes:
+    """Every file below `folder`, zipped with paths relative to it (what `POST /v1/batches` takes)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
 
 
 def main() -> None:

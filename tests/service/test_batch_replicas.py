@@ -10,12 +10,10 @@ none lost, and the audit chain intact.
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import signal
 import subprocess
 import time
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +22,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bench.dossiers import generate
+from bench.dossiers import generate, zip_folder
 from service.cli import main as cli_main
 from service.store import BatchItem, Evaluation, Store
 from tests.service.conftest import make_keys, reset_pg
@@ -102,15 +100,6 @@ def _holder(store: Store, server_pid: int) -> tuple[int, int] | None:
     return None
 
 
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
 def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
     replicas: tuple[list[Any], Any, str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -121,7 +110,7 @@ def test_a_replica_killed_midway_loses_no_package_and_stores_none_twice(
     accepted = httpx.post(
         f"{first_url}/v1/batches",
         params={"rubric": "yueyang-fujian5@2024.2"},
-        content=_zip(tmp_path / "season"),
+        content=zip_folder(tmp_path / "season"),
         headers={**headers, "Content-Type": "application/zip"},
         timeout=60,
     )

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from bench.dossiers import generate
+from bench.dossiers import generate, zip_folder
 from engine.rubric.registry import REPO_ROOT
 from service.batches import Batch, BatchItem
 from service.store import Evaluation, Event, Store
@@ -26,17 +26,6 @@ from tests.service.conftest import Service, make_keys, reset_pg
 from tests.service.test_batch_replicas import _start
 
 GRADED = "yueyang-fujian5@2024.2"
-
-
-def _zip(folder: Path, extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _post(svc: Service, data: bytes, role: str = "reviewer") -> Any:
@@ -72,7 +61,7 @@ def _counts(svc: Service) -> tuple[int, int, int]:
 @pytest.fixture
 def season_zip(tmp_path: Path) -> bytes:
     generate(tmp_path / "season", 5, broken=1, seed=3)
-    return _zip(tmp_path / "season")
+    return zip_folder(tmp_path / "season")
 
 
 @pytest.mark.parametrize(

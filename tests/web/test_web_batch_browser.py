@@ -6,10 +6,8 @@ Its own server (not the shared one), so the batch's packages do not change other
 
 from __future__ import annotations
 
-import io
 import re
 import secrets
-import zipfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from bench.dossiers import generate
+from bench.dossiers import generate, zip_folder
 from service.store import Store
 from tests.serving import Serve
 from tests.web.conftest import Server, make_keys
@@ -54,15 +52,6 @@ def batch_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         serving.stop()
 
 
-def _zip(folder: Path) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path in sorted(folder.rglob("*")):
-            if path.is_file():
-                archive.write(path, path.relative_to(folder).as_posix())
-    return buffer.getvalue()
-
-
 def test_overview_shows_batch_progress_then_the_results(
     page: Any, batch_server: Server, tmp_path: Path, artifacts: Path
 ) -> None:
@@ -73,7 +62,7 @@ def test_overview_shows_batch_progress_then_the_results(
     accepted = httpx.post(
         f"{batch_server.base_url}/v1/batches",
         params={"rubric": "yueyang-fujian5@2024.2"},
-        content=_zip(tmp_path / "season"),
+        content=zip_folder(tmp_path / "season"),
         headers={**headers, "Content-Type": "application/zip"},
         timeout=60,
     )
