@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from procrastinate.jobs import Status
 from sqlalchemy import func, select
 
-from bench.dossiers import generate
+from bench.dossiers import generate, zip_folder
 from service import batches
 from service.auth import Principal
 from service.batch_queue import QUEUE, BatchQueue
@@ -21,14 +21,14 @@ from service.batches import BatchItem, BatchRunner, create_batch, run_item, subm
 from service.evaluations import EvaluationService
 from service.store import Evaluation, Event, Store
 from tests.service.conftest import Service, reset_pg, settings_for
-from tests.service.test_batches import GRADED, _zip, wait_for
+from tests.service.test_batches import GRADED, wait_for
 
 REVIEWER = Principal("k-reviewer", "reviewer", "审核员甲", None)
 
 
 def _items(tmp_path: Path, count: int) -> list[tuple[str, Any]]:
     generate(tmp_path / "season", count, broken=0, seed=5)
-    return submissions(batches.read_zip(_zip(tmp_path / "season"), settings_for("sqlite://")))
+    return submissions(batches.read_zip(zip_folder(tmp_path / "season"), settings_for("sqlite://")))
 
 
 def _service(url: str) -> tuple[EvaluationService, Store]:
